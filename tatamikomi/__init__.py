@@ -1,0 +1,29 @@
+"""tatamikomi: PyTorch's convolutional-network API on NumPy and Numba. `import tatamikomi as torch`."""
+import os
+
+# On 2 cores, Numba's default OpenMP-style pool and OpenBLAS's pool spin-wait against each other
+# (PERF_NOTES trap 1). These only take effect before NumPy/Numba load, and only if the user has
+# not chosen otherwise.
+os.environ.setdefault("NUMBA_THREADING_LAYER", "workqueue")
+
+from . import dtypes  # noqa: E402
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
+from .creation import (arange, as_tensor, cat, empty, empty_like, eye, from_numpy,  # noqa: E402
+                       full, full_like, linspace, ones, ones_like, rand, rand_like, randint,
+                       randn, randn_like, randperm, stack, tensor, zeros, zeros_like)
+from .device import cuda, device  # noqa: E402
+from .dtypes import (bool, dtype, float16, float32, float64, get_default_dtype,  # noqa: E402,A004
+                     int8, int16, int32, int64, promote_types, uint8)
+from .random import Generator, get_rng_state, initial_seed, manual_seed, set_rng_state  # noqa: E402,E501
+from .tensor import Size, Tensor  # noqa: E402
+from . import autograd, ops  # noqa: E402
+from .functions import (argmax, argmin, clamp, exp, flatten, log, matmul, max,  # noqa: E402,A004
+                        maximum, mean, min, minimum, numel, permute, relu, reshape, sigmoid,
+                        squeeze, sum, tanh, transpose, unsqueeze, where)
+
+float = float32  # noqa: A001 - PyTorch's aliases
+double = float64
+half = float16
+long = int64
+int = int32  # noqa: A001
+__version__ = "0.1.0"

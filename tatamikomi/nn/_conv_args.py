@@ -1,0 +1,207 @@
+"""conv2d's argument checks: PyTorch's exception types, messages and order, in one place.
+
+The order matters because PyTorch reports the first failing check; it was learned by running
+PyTorch 2.13 on every bad input (tests/test_conv_errors.py keeps us honest).
+"""
+import inspect
+
+import numpy as np
+
+from ..kernels.spec import ConvSpec
+from ..tensor import Tensor
+
+C_NAMES = {"float32": "float", "float64": "double", "int64": "long int", "int32": "int",
+           "float16": "half", "int16": "short int", "int8": "signed char",
+           "uint8": "unsigned char", "bool": "bool"}
+SIGNATURE = inspect.Signature([
+    inspect.Parameter("input", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+    inspect.Parameter("weight", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+    *(inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=d)
+      for n, d in (("bias", None), ("stride", 1), ("padding", 0), ("dilation", 1),
+                   ("groups", 1)))])
+
+
+def _type_name(v):
+    if isinstance(v, Tensor):
+        return type(v).__name__
+    if isinstance(v, np.ndarray):
+        return "numpy.ndarray"
+    return type(v).__name__
+
+
+def _invalid(args, kwargs):
+    got = [_type_name(a) for a in args] + [f"{k}={_type_name(v)}" for k, v in kwargs.items()]
+    return TypeError(
+        f"conv2d() received an invalid combination of arguments - got ({', '.join(got)}), but "
+        "expected one of:\n * (Tensor input, Tensor weight, Tensor bias = None, tuple of ints "
+        "stride = 1, tuple of ints padding = 0, tuple of ints dilation = 1, int groups = 1)\n"
+        " * (Tensor input, Tensor weight, Tensor bias = None, tuple of ints stride = 1, str "
+        "padding = \"valid\", tuple of ints dilation = 1, int groups = 1)\n")
+
+
+def _is_int(v):
+    return isinstance(v, (int, np.integer)) and not isinstance(v, bool) or (
+        isinstance(v, Tensor) and v.ndim == 0 and not v.dtype.is_floating_point)
+
+
+def _ints(name, v, allow_str=False):
+    """A 'tuple of ints' argument as a list: an int repeats for both axes; None if mistyped."""
+    if allow_str and isinstance(v, str):
+        return v
+    if _is_int(v):
+        return [int(v)] * 2
+    if isinstance(v, (tuple, list)):
+        for i, e in enumerate(v):
+            if not _is_int(e):
+                raise TypeError(f"conv2d(): argument '{name}' failed to unpack the object at pos "
+                                f"{i + 1} with error \"type must be tuple of ints,but got "
+                                f"{type(e).__name__}\"")
+        return [int(e) for e in v]
+    return None
+
+
+def parse(args, kwargs):
+    """Bind conv2d's arguments as PyTorch's parser does; TypeError for wrong types."""
+    try:
+        a = SIGNATURE.bind(*args, **kwargs)
+    except TypeError:
+        raise _invalid(args, kwargs) from None
+    a.apply_defaults()
+    x, w, b = a.arguments["input"], a.arguments["weight"], a.arguments["bias"]
+    groups = a.arguments["groups"]
+    ok = isinstance(x, Tensor) and isinstance(w, Tensor) and (b is None or isinstance(b, Tensor))
+    ok = ok and _is_int(groups)
+    stride = _ints("stride", a.arguments["stride"])
+    padding = _ints("padding", a.arguments["padding"], allow_str=True)
+    dilation = _ints("dilation", a.arguments["dilation"])
+    if not ok or stride is None or padding is None or dilation is None:
+        raise _invalid(args, kwargs)
+    return x, w, b, stride, padding, dilation, int(groups)
+
+
+def _fit(name, v, k):
+    """Broadcast a 1-element list to k axes, or PyTorch's length error."""
+    if len(v) == 1:
+        return v * k
+    if len(v) != k:
+        raise RuntimeError(f"expected {name} to be a single integer value or a list of {k} values "
+                           f"to match the convolution dimensions, but got {name}={v}")
+    return v
+
+
+def same_padding(kernel_size, dilation):
+    """'same' padding per side, (top, bottom, left, right): any odd total goes to the end."""
+    out = []
+    for k, d in zip(kernel_size, dilation):
+        total = d * (k - 1)
+        out += [total // 2, total - total // 2]
+    return tuple(out)
+
+
+def check_string(x, w, stride, padding, dilation, groups):
+    """PyTorch's checks for padding='same'/'valid'; returns the integer padding to use."""
+    _check_rank(x)
+    if padding not in ("same", "valid"):
+        raise RuntimeError(f"Invalid padding string: '{padding}'")
+    if padding == "valid":
+        return [0, 0]
+    if any(s != 1 for s in stride):
+        raise RuntimeError("padding='same' is not supported for strided convolutions")
+    if w.ndim < 3:
+        raise RuntimeError("weight should have at least three dimensions")
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    k = w.ndim - 2
+    for name, v in (("stride", stride), ("dilation", dilation)):
+        if len(v) not in (1, k):
+            raise RuntimeError(f"{name} cannot broadcast to {k} dimensions")
+    if w.ndim != 4:
+        raise RuntimeError(f"Expected {w.ndim}-dimensional input for {w.ndim}-dimensional weight"
+                           f"{list(w.shape)}, but got {x.ndim}-dimensional input of size "
+                           f"{list(x.shape)} instead")
+    pads = same_padding(w.shape[2:], _fit("dilation", dilation, 2))
+    if min(pads) < 0:
+        raise RuntimeError("negative padding is not supported")
+    return pads
+
+
+def _check_rank(x):
+    if x.ndim not in (3, 4):
+        raise RuntimeError(f"Expected 3D (unbatched) or 4D (batched) input to conv2d, but got "
+                           f"input of size: {list(x.shape)}")
+
+
+def check(x, w, b, stride, padding, dilation, groups):
+    """Validate in PyTorch's order; return the ConvSpec (x taken as batched).
+
+    Shapes: x (N, C, H, W) or (C, H, W), w (O, C // groups, KH, KW), b (O,) or None.
+    """
+    if b is not None and b.dtype != x.dtype:
+        raise RuntimeError(f"Input type ({C_NAMES[x.dtype.name]}) and bias type "
+                           f"({C_NAMES[b.dtype.name]}) should be the same")
+    _check_rank(x)
+    shape = tuple(x.shape) if x.ndim == 4 else (1,) + tuple(x.shape)
+    if w.ndim < 3:
+        raise RuntimeError("weight should have at least three dimensions")
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    k = w.ndim - 2
+    stride, dilation = _fit("stride", stride, k), dilation
+    if len(padding) == 4:                       # already per side, from 'same'
+        pads = tuple(padding)
+    else:
+        p = _fit("padding", padding, k)
+        pads = (p[0], p[0], p[-1], p[-1])
+    dilation = _fit("dilation", dilation, k)
+    if w.ndim != 4:
+        raise RuntimeError(f"Expected {w.ndim}-dimensional input for {w.ndim}-dimensional weight"
+                           f"{list(w.shape)}, but got 4-dimensional input of size "
+                           f"{list(shape)} instead")
+    if min(pads) < 0:
+        raise RuntimeError("negative padding is not supported")
+    if min(stride) <= 0:
+        raise RuntimeError("non-positive stride is not supported")
+    _check_channels(shape, tuple(w.shape), groups)
+    O, _, KH, KW = w.shape
+    if b is not None and (b.ndim != 1 or b.shape[0] != O):
+        raise RuntimeError(f"Given weight of size {list(w.shape)}, expected bias to be "
+                           f"1-dimensional with {O} elements, but got bias of size "
+                           f"{list(b.shape)} instead")
+    _check_dilation(dilation, (KH, KW))
+    H, W = shape[2] + pads[0] + pads[1], shape[3] + pads[2] + pads[3]
+    kh, kw = dilation[0] * (KH - 1) + 1, dilation[1] * (KW - 1) + 1
+    if H < kh or W < kw:
+        raise RuntimeError(f"Calculated padded input size per channel: ({H} x {W}). Kernel size: "
+                           f"({kh} x {kw}). Kernel size can't be greater than actual input size")
+    if KH <= 0 or KW <= 0:
+        raise RuntimeError(f"kernel size should be greater than zero, but got kernel_height: "
+                           f"{KH} kernel_width: {KW}")
+    if w.dtype != x.dtype:
+        raise RuntimeError(f"expected scalar type {x.dtype.torch_name} but found "
+                           f"{w.dtype.torch_name}")
+    dtype = x.dtype.name if x.dtype.name in ("float32", "float64") else "float64"
+    return ConvSpec.make(shape, tuple(w.shape), tuple(stride), pads, tuple(dilation), groups,
+                         dtype)
+
+
+def _check_channels(shape, wshape, groups):
+    O, Cg = wshape[0], wshape[1]
+    if O == 0:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be at least 1 at dimension "
+                           f"0, but got weight of size {list(wshape)} instead")
+    if O % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} at "
+                           f"dimension 0, but got weight of size [{list(wshape)}] instead")
+    if shape[1] != Cg * groups:
+        raise RuntimeError(f"Given groups={groups}, weight of size {list(wshape)}, expected "
+                           f"input{list(shape)} to have {Cg * groups} channels, but got "
+                           f"{shape[1]} channels instead")
+
+
+def _check_dilation(dilation, kernel):
+    if min(dilation) < 0:
+        raise RuntimeError("dilation should be greater than zero")
+    if min(dilation) == 0:
+        if min(kernel) <= 0:
+            raise RuntimeError(f"kernel size should be greater than zero, but got {list(kernel)}")
+        raise RuntimeError(f"dilation should be greater than zero, but got {list(dilation)}")

@@ -1,0 +1,303 @@
+"""Module (registration, traversal, train/eval, state_dict, hooks, repr) and Parameter."""
+from collections import OrderedDict, namedtuple
+
+import numpy as np
+
+from ..autograd import no_grad
+from ..tensor import Size, Tensor
+
+
+class Parameter(Tensor):
+    """A tensor that a Module registers as one of its parameters (requires grad by default)."""
+
+    def __new__(cls, data=None, requires_grad=True):
+        array = np.empty(0, np.float32) if data is None else data.array
+        p = object.__new__(cls)
+        p.array, p._node, p.grad = array, None, None      # shares data's memory, as PyTorch
+        p._requires_grad = bool(requires_grad)
+        return p
+
+    def __init__(self, data=None, requires_grad=True):
+        pass
+
+    def __repr__(self):
+        return "Parameter containing:\n" + super().__repr__()
+
+    def __reduce__(self):
+        return (Parameter, (Tensor._make(self.array), self.requires_grad))
+
+
+_IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+
+class _Handle:
+    """Removes a registered hook."""
+
+    def __init__(self, hooks, key):
+        self.hooks, self.key = hooks, key
+
+    def remove(self):
+        self.hooks.pop(self.key, None)
+
+
+class Module:
+    """Base class of every layer: attributes that are Parameters or Modules register themselves."""
+
+    def __init__(self, *args, **kwargs):
+        object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_forward_hooks", OrderedDict())
+        object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
+
+    # ----- registration
+    def __setattr__(self, name, value):
+        d = self.__dict__
+        if "_parameters" not in d and isinstance(value, (Parameter, Module)):
+            raise AttributeError("cannot assign module before Module.__init__() call")
+        if isinstance(value, (Parameter, Module)):
+            for store in ("_parameters", "_buffers", "_modules"):
+                d[store].pop(name, None)
+            d.pop(name, None)                   # an old plain attribute would shadow the new one
+            (d["_parameters"] if isinstance(value, Parameter) else d["_modules"])[name] = value
+        elif name in d.get("_parameters", {}):
+            if value is not None:
+                raise TypeError(f"cannot assign '{type(value).__name__}' as parameter '{name}' "
+                                "(torch.nn.Parameter or None expected)")
+            d["_parameters"][name] = None
+        elif name in d.get("_modules", {}):
+            if value is not None:
+                raise TypeError(f"cannot assign '{type(value).__name__}' as child module "
+                                f"'{name}' (torch.nn.Module or None expected)")
+            d["_modules"][name] = None
+        elif name in d.get("_buffers", {}):
+            d["_buffers"][name] = value
+        else:
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name):
+        for store in ("_parameters", "_buffers", "_modules"):
+            d = self.__dict__.get(store)
+            if d is not None and name in d:
+                return d[name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name):
+        for store in ("_parameters", "_buffers", "_modules"):
+            if name in self.__dict__.get(store, {}):
+                del self.__dict__[store][name]
+                return
+        object.__delattr__(self, name)
+
+    def register_parameter(self, name, param):
+        self._parameters[name] = param
+
+    def register_buffer(self, name, tensor, persistent=True):
+        self._buffers[name] = tensor
+        if not persistent:
+            self.__dict__.setdefault("_non_persistent", set()).add(name)
+
+    def add_module(self, name, module):
+        self._modules[name] = module
+
+    register_module = add_module
+
+    # ----- traversal
+    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+        memo = set() if memo is None else memo
+        if self in memo and remove_duplicate:
+            return
+        memo.add(self)
+        yield prefix, self
+        for name, m in self._modules.items():
+            if m is not None:
+                yield from m.named_modules(memo, f"{prefix}.{name}" if prefix else name,
+                                           remove_duplicate)
+
+    def modules(self):
+        return (m for _, m in self.named_modules())
+
+    def named_children(self):
+        seen = set()
+        for name, m in self._modules.items():
+            if m is not None and m not in seen:
+                seen.add(m)
+                yield name, m
+
+    def children(self):
+        return (m for _, m in self.named_children())
+
+    def _named(self, store, prefix, recurse, remove_duplicate=True):
+        seen = set()
+        mods = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
+        for mp, m in mods:
+            for name, t in getattr(m, store).items():
+                if t is None or (remove_duplicate and id(t) in seen):
+                    continue
+                seen.add(id(t))
+                yield (f"{mp}.{name}" if mp else name), t
+
+    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+        return self._named("_parameters", prefix, recurse, remove_duplicate)
+
+    def parameters(self, recurse=True):
+        return (p for _, p in self.named_parameters(recurse=recurse))
+
+    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+        return self._named("_buffers", prefix, recurse, remove_duplicate)
+
+    def buffers(self, recurse=True):
+        return (b for _, b in self.named_buffers(recurse=recurse))
+
+    # ----- modes and conversions
+    def train(self, mode=True):
+        if not isinstance(mode, bool):
+            raise ValueError("training mode is expected to be boolean")
+        for m in self.modules():
+            object.__setattr__(m, "training", mode)
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad=True):
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none=True):
+        for p in self.parameters():
+            if p.grad is not None:
+                if set_to_none:
+                    p.grad = None
+                else:
+                    p.grad.array[...] = 0
+
+    def apply(self, fn):
+        for m in self.children():
+            m.apply(fn)
+        fn(self)
+        return self
+
+    def _convert(self, fn):
+        """Change every floating parameter and buffer in place, keeping the objects."""
+        for m in self.modules():
+            for store in (m._parameters, m._buffers):
+                for t in store.values():
+                    if t is not None and t.dtype.is_floating_point:
+                        t.array = fn(t).array
+                        if t.grad is not None:
+                            t.grad.array = fn(t.grad).array
+        return self
+
+    def to(self, *args, **kwargs):
+        probe = Tensor._make(np.zeros(0, np.float32)).to(*args, **kwargs)   # validates args
+        if not any(a is not None and not isinstance(a, (str, Tensor)) and hasattr(a, "np")
+                   for a in list(args) + [kwargs.get("dtype")]):
+            return self
+        return self._convert(lambda t: t.detach().to(probe.dtype))
+
+    def float(self):
+        return self._convert(lambda t: t.detach().float())
+
+    def double(self):
+        return self._convert(lambda t: t.detach().double())
+
+    def cpu(self):
+        return self
+
+    def type(self, dst_type):
+        return self._convert(lambda t: t.detach().type(dst_type))
+
+    # ----- state
+    def state_dict(self, destination=None, prefix="", keep_vars=False):
+        out = OrderedDict() if destination is None else destination
+        for mp, m in self.named_modules(prefix=prefix.rstrip(".")):
+            skip = m.__dict__.get("_non_persistent", set())
+            for store in (m._parameters, m._buffers):
+                for name, t in store.items():
+                    if t is not None and name not in skip:
+                        key = f"{mp}.{name}" if mp else name
+                        out[key] = t if keep_vars else t.detach()
+        return out
+
+    def load_state_dict(self, state_dict, strict=True, assign=False):
+        own = self.state_dict(keep_vars=True)
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        errors = []
+        for k, t in own.items():
+            if k in state_dict:
+                src = state_dict[k]
+                src = src if isinstance(src, Tensor) else Tensor._make(np.asarray(src))
+                if tuple(src.shape) != tuple(t.shape):
+                    errors.append(f"size mismatch for {k}: copying a param with shape "
+                                  f"{_torch_size(src.shape)} from checkpoint, the shape in "
+                                  f"current model is {_torch_size(t.shape)}.")
+                    continue
+                with no_grad():
+                    t.copy_(src)
+        if strict:
+            if unexpected:
+                errors.insert(0, "Unexpected key(s) in state_dict: " +
+                              ", ".join(f'"{k}"' for k in unexpected) + ". ")
+            if missing:
+                errors.insert(0, "Missing key(s) in state_dict: " +
+                              ", ".join(f'"{k}"' for k in missing) + ". ")
+        if errors:
+            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" +
+                               "\n\t".join(errors))
+        return _IncompatibleKeys(missing, unexpected)
+
+    # ----- calling
+    def register_forward_hook(self, hook):
+        key = object()
+        self._forward_hooks[key] = hook
+        return _Handle(self._forward_hooks, key)
+
+    def register_forward_pre_hook(self, hook):
+        key = object()
+        self._forward_pre_hooks[key] = hook
+        return _Handle(self._forward_pre_hooks, key)
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required '
+                                  '"forward" function')
+
+    def __call__(self, *args, **kwargs):
+        for hook in list(self._forward_pre_hooks.values()):
+            out = hook(self, args)
+            if out is not None:
+                args = out if isinstance(out, tuple) else (out,)
+        result = self.forward(*args, **kwargs)
+        for hook in list(self._forward_hooks.values()):
+            out = hook(self, args, result)
+            if out is not None:
+                result = out
+        return result
+
+    # ----- printing
+    def extra_repr(self):
+        return ""
+
+    def _get_name(self):
+        return type(self).__name__
+
+    def __repr__(self):
+        lines = [line for line in self.extra_repr().split("\n") if line]
+        for name, m in self._modules.items():
+            text = repr(m).replace("\n", "\n  ")
+            lines.append(f"({name}): {text}")
+        if not self._modules:
+            return f"{self._get_name()}({self.extra_repr()})"
+        return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
+
+    def __dir__(self):
+        return sorted(set(super().__dir__()) | set(self._parameters) | set(self._modules) |
+                      set(self._buffers))
+
+
+def _torch_size(shape):
+    """Shapes in load_state_dict messages, printed as our Size prints."""
+    return repr(Size(shape))

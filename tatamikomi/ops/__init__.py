@@ -1,0 +1,267 @@
+"""Differentiable primitives and the Tensor-level glue around them (promotion, dims, checks)."""
+import numbers
+
+import numpy as np
+
+from .. import dtypes
+from ..autograd import is_grad_enabled
+from ..tensor import Tensor, _dim
+from .elementwise import (Add, Cast, Clamp, Div, Exp, Log, Mul, Neg, Pow, Relu, Sigmoid, Sub,
+                          Tanh, Where, broadcast_shapes, unbroadcast)
+from .matmul import MatMul
+from .movement import Cat, Expand, GetItem, Pad, Permute, Reshape, SetItem
+from .reduce import Extreme, Mean, Sum, TakeAlong
+
+__all__ = ["Add", "Cast", "Cat", "Clamp", "Div", "Exp", "Extreme", "Expand", "GetItem", "Log", "MatMul",
+           "Mean", "Mul", "Neg", "Pad", "Permute", "Pow", "Relu", "Reshape", "SetItem", "Sigmoid",
+           "Sub", "Sum", "TakeAlong", "Tanh", "Where", "broadcast_shapes", "unbroadcast"]
+
+
+def to_dtype(t, dt):
+    """t converted to dtype dt; differentiable when t is recorded."""
+    if t.dtype == dt:
+        return t
+    if t.requires_grad and is_grad_enabled():
+        return Cast.apply(t, dtype=dt.np)
+    return Tensor._make(t.array.astype(dt.np))
+
+
+def operands(a, b, floating=False):
+    """Both operands as tensors of PyTorch's promoted dtype, their shapes checked to broadcast."""
+    dt = dtypes.result_type(a, b)
+    if floating and not dt.is_floating_point:
+        dt = dtypes.get_default_dtype()               # int / int is true division in PyTorch
+    a = to_dtype(a, dt) if isinstance(a, Tensor) else Tensor._make(np.asarray(a, dt.np))
+    b = to_dtype(b, dt) if isinstance(b, Tensor) else Tensor._make(np.asarray(b, dt.np))
+    if a.array.shape != b.array.shape:
+        broadcast_shapes(a.array.shape, b.array.shape)
+    return a, b
+
+
+def _is_operand(x):
+    return isinstance(x, (Tensor, numbers.Number, np.number, np.bool_))
+
+
+def add(a, b):
+    return Add.apply(*operands(a, b)) if _is_operand(a) and _is_operand(b) else NotImplemented
+
+
+def sub(a, b):
+    return Sub.apply(*operands(a, b)) if _is_operand(a) and _is_operand(b) else NotImplemented
+
+
+def mul(a, b):
+    return Mul.apply(*operands(a, b)) if _is_operand(a) and _is_operand(b) else NotImplemented
+
+
+def div(a, b):
+    if not (_is_operand(a) and _is_operand(b)):
+        return NotImplemented
+    with np.errstate(divide="ignore", invalid="ignore"):      # x / 0 is inf, as in PyTorch
+        return Div.apply(*operands(a, b, floating=True))
+
+
+def pow(a, b):  # noqa: A001 - PyTorch's name
+    return Pow.apply(*operands(a, b)) if _is_operand(a) and _is_operand(b) else NotImplemented
+
+
+def compare(fn, a, b):
+    """A comparison or logical op: no gradient, a bool (or integer for bitwise) result."""
+    if not _is_operand(b) or not _is_operand(a):
+        return NotImplemented
+    a, b = operands(a, b)
+    return Tensor._make(np.asarray(fn(a.array, b.array)))
+
+
+def matmul(a, b):
+    if not isinstance(b, Tensor) or not isinstance(a, Tensor):
+        raise TypeError(f"matmul(): argument 'other' (position 1) must be Tensor, not "
+                        f"{type(b).__name__}")
+    if a.dtype != b.dtype:
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
+                           f"{_cname(a.dtype)} != {_cname(b.dtype)}")
+    if a.ndim == 2 and b.ndim == 2 and a.shape[1] != b.shape[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x"
+                           f"{a.shape[1]} and {b.shape[0]}x{b.shape[1]})")
+    if a.ndim == 1 and b.ndim == 1 and a.shape[0] != b.shape[0]:
+        raise RuntimeError(f"inconsistent tensor size, expected tensor [{a.shape[0]}] and src "
+                           f"[{b.shape[0]}] to have the same number of elements, but got "
+                           f"{a.shape[0]} and {b.shape[0]} elements respectively")
+    try:
+        return MatMul.apply(a, b)
+    except ValueError:
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                           f"{list(b.shape)} but got: {list(a.shape)}.") from None
+
+
+def _cname(dt):
+    """The C type name PyTorch uses in some messages (float, double, long int)."""
+    return {"float32": "float", "float64": "double", "int64": "long int",
+            "int32": "int", "bool": "bool"}.get(dt.name, dt.name)
+
+
+def as_float(t):
+    return t if t.dtype.is_floating_point else to_dtype(t, dtypes.get_default_dtype())
+
+
+def clamp(t, lo, hi):
+    if lo is None and hi is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    return Clamp.apply(t, lo=lo, hi=hi)
+
+
+# ----- reductions
+def _axes(dim, ndim):
+    if dim is None:
+        return None
+    if isinstance(dim, (tuple, list)):
+        return tuple(_dim(d, ndim) for d in dim)
+    return _dim(dim, ndim)
+
+
+def reduce(cls, t, dim, keepdim):
+    return cls.apply(t, axis=_axes(dim, t.ndim), keepdim=keepdim)
+
+
+def extreme(t, dim, keepdim, largest, pair):
+    """max()/min(): over everything, or along dim as a (values, indices) pair."""
+    if isinstance(dim, Tensor):                          # torch.max(a, b): element-wise
+        return maximum(t, dim) if largest else minimum(t, dim)
+    if dim is None:
+        if t.numel() == 0:
+            raise RuntimeError("max(): Expected reduction dim to be specified for input.numel() "
+                               "== 0. Specify the reduction dim with the 'dim' argument.")
+        return Extreme.apply(t, largest=largest)
+    axis = _dim(dim, t.ndim)
+    a = t.array if t.ndim else t.array.reshape(1)
+    idx = (np.argmax if largest else np.argmin)(a, axis=axis, keepdims=True)
+    values = TakeAlong.apply(t if t.ndim else t.reshape(1), indices=idx, axis=axis,
+                             keepdim=keepdim or t.ndim == 0)
+    idx = idx if keepdim else np.squeeze(idx, axis)
+    if t.ndim == 0:
+        values, idx = values.reshape(()), idx.reshape(())
+    return pair(values, Tensor._make(idx.astype(np.int64)))
+
+
+def arg_extreme(t, dim, keepdim, largest):
+    fn = np.argmax if largest else np.argmin
+    if dim is None:
+        out = np.asarray(fn(t.array))
+        return Tensor._make(out.reshape((1,) * t.ndim if keepdim else ()).astype(np.int64))
+    return Tensor._make(np.asarray(fn(t.array, axis=_dim(dim, t.ndim), keepdims=keepdim),
+                                   dtype=np.int64))
+
+
+def maximum(a, b):
+    a, b = operands(a, b)
+    return where(a.array >= b.array, a, b)
+
+
+def minimum(a, b):
+    a, b = operands(a, b)
+    return where(a.array <= b.array, a, b)
+
+
+def where(cond, a, b):
+    """Element-wise choice by a (non-differentiable) condition."""
+    cond = cond.array if isinstance(cond, Tensor) else np.asarray(cond)
+    return Where.apply(*operands(a, b), cond=cond.astype(bool))
+
+
+# ----- movement
+def _infer(shape, n):
+    """Resolve one -1 in a target shape, with PyTorch's messages for impossible shapes."""
+    if list(shape).count(-1) > 1:
+        raise RuntimeError("only one dimension can be inferred")
+    known = int(np.prod([s for s in shape if s != -1], dtype=np.int64))
+    if -1 in shape:
+        if known == 0 or n % known:
+            raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {n}")
+        return tuple(n // known if s == -1 else s for s in shape)
+    if known != n:
+        raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {n}")
+    return tuple(shape)
+
+
+def reshape(t, shape, copy=True):
+    shape = _infer(shape, t.numel())
+    try:
+        return Reshape.apply(t, shape=shape, copy=copy)
+    except ValueError:
+        raise RuntimeError("view size is not compatible with input tensor's size and stride (at "
+                           "least one dimension spans across two contiguous subspaces). Use "
+                           ".reshape(...) instead.") from None
+
+
+def flatten(t, start, end):
+    if t.ndim == 0:
+        return reshape(t, (1,))
+    s, e = _dim(start, t.ndim), _dim(end, t.ndim)
+    if s > e:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    shape = t.shape
+    return reshape(t, shape[:s] + (int(np.prod(shape[s:e + 1], dtype=np.int64)),) + shape[e + 1:])
+
+
+def permute(t, dims):
+    if len(dims) != t.ndim:
+        raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does "
+                           f"not match the length of the desired ordering of dimensions i.e. "
+                           f"input.dim() = {t.ndim} is not equal to len(dims) = {len(dims)}")
+    dims = tuple(_dim(d, t.ndim) for d in dims)
+    if len(set(dims)) != len(dims):
+        raise RuntimeError("permute(): duplicate dims are not allowed.")
+    return Permute.apply(t, dims=dims)
+
+
+def transpose(t, d0, d1):
+    if t.ndim == 0:
+        return t
+    perm = list(range(t.ndim))
+    d0, d1 = _dim(d0, t.ndim), _dim(d1, t.ndim)
+    perm[d0], perm[d1] = perm[d1], perm[d0]
+    return Permute.apply(t, dims=tuple(perm))
+
+
+def squeeze(t, dim):
+    if dim is None:
+        dims = [i for i, n in enumerate(t.shape) if n == 1]
+    else:
+        dims = [_dim(d, t.ndim) for d in (dim if isinstance(dim, (tuple, list)) else (dim,))]
+        dims = [d for d in dims if t.ndim and t.shape[d] == 1]
+    return reshape(t, tuple(n for i, n in enumerate(t.shape) if i not in dims))
+
+
+def unsqueeze(t, dim):
+    d = _dim(dim, t.ndim + 1)
+    return reshape(t, t.shape[:d] + (1,) + t.shape[d:])
+
+
+def expand(t, shape):
+    lead = len(shape) - t.ndim
+    if lead < 0:
+        raise RuntimeError(f"expand({t.dtype.torch_name}Type{{{list(t.shape)}}}, size="
+                           f"{list(shape)}): the number of sizes provided ({len(shape)}) must "
+                           f"be greater or equal to the number of dimensions in the tensor "
+                           f"({t.ndim})")
+    out = []
+    for i, s in enumerate(shape):
+        have = t.shape[i - lead] if i >= lead else None
+        if s == -1:
+            s = have
+        elif have is not None and have != 1 and have != s:
+            raise RuntimeError(f"The expanded size of the tensor ({s}) must match the existing "
+                               f"size ({have}) at non-singleton dimension {i}.  Target sizes: "
+                               f"{list(shape)}.  Tensor sizes: {list(t.shape)}")
+        out.append(s)
+    return t if tuple(out) == t.shape else Expand.apply(t, shape=tuple(out))
+
+
+def setitem(t, index, value):
+    """t[index] = value, recorded when t or value takes part in a graph."""
+    t._check_inplace()
+    if not isinstance(value, Tensor):
+        value = Tensor._make(np.asarray(value, t.array.dtype))
+    if is_grad_enabled() and (t.requires_grad or value.requires_grad):
+        return t._assign(SetItem.apply(t, to_dtype(value, t.dtype), index=index))
+    t.array[index] = value.array

@@ -1,0 +1,38 @@
+"""Conv2d as an autograd Function: the kernel is chosen once per call, and backward reuses it."""
+import numpy as np
+
+from .. import kernels
+from ..autograd import Function
+
+
+class Conv2d(Function):
+    """Shapes: x (N, C, H, W), w (O, C // groups, KH, KW), b (O,) -> y (N, O, OH, OW)."""
+
+    def forward(self, x, w, b, *, spec):
+        self.kernel, self.spec = kernels.select(spec), spec      # backward reuses this choice
+        self.save_for_backward(x, w)
+        y = self.kernel.forward(x, w, spec)
+        if b is not None:
+            y += b.reshape(1, -1, 1, 1)                            # y is the kernel's own array
+        return y
+
+    # Read the conv as a matmul y = x @ w: then gx = gy @ w.T is a transposed conv,
+    # gw = x.T @ gy correlates x with gy, and gb sums gy over every axis but O.
+    def backward(self, gy):
+        x, w = self.saved
+        need_x, need_w, need_b = self.needs_input_grad
+        gy = np.ascontiguousarray(gy)
+        gx = self.kernel.grad_input(gy, w, self.spec) if need_x else None
+        gw = self.kernel.grad_weight(x, gy, self.spec) if need_w else None
+        return gx, gw, gy.sum(axis=(0, 2, 3)) if need_b else None
+
+
+class IntConv2d(Function):
+    """Integer convolution (PyTorch allows it): exact in float64 up to 2**53, then cast back."""
+
+    def forward(self, x, w, b, *, spec):
+        kernel = kernels.select(spec)
+        y = kernel.forward(x.astype(np.float64), w.astype(np.float64), spec)
+        if b is not None:
+            y += b.reshape(1, -1, 1, 1)
+        return np.rint(y).astype(x.dtype)

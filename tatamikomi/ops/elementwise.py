@@ -1,0 +1,186 @@
+"""Element-wise ops with broadcasting: add sub mul div pow neg exp log relu sigmoid tanh cast."""
+import numpy as np
+
+from ..autograd import Function
+
+
+def unbroadcast(g, shape):
+    """Sum g over the axes broadcasting added or stretched, so it has `shape` again.
+
+    Shapes: g (broadcast shape) -> (shape).
+    """
+    if g.shape == tuple(shape):
+        return g
+    lead = g.ndim - len(shape)
+    g = g.sum(axis=tuple(range(lead))) if lead else g
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    return g.sum(axis=axes, keepdims=True) if axes else g
+
+
+def broadcast_shapes(a, b):
+    """The broadcast of two shapes, or PyTorch's RuntimeError naming the first bad dimension."""
+    n = max(len(a), len(b))
+    a, b = (1,) * (n - len(a)) + tuple(a), (1,) * (n - len(b)) + tuple(b)
+    out = []
+    for i, (p, q) in enumerate(zip(a, b)):
+        if p != q and p != 1 and q != 1:
+            raise RuntimeError(f"The size of tensor a ({p}) must match the size of tensor b ({q}) "
+                               f"at non-singleton dimension {i}")
+        out.append(q if p == 1 else p)
+    return tuple(out)
+
+
+class Add(Function):
+    def forward(self, a, b):
+        self.shapes = a.shape, b.shape
+        return a + b
+
+    def backward(self, gy):
+        return unbroadcast(gy, self.shapes[0]), unbroadcast(gy, self.shapes[1])
+
+
+class Sub(Function):
+    def forward(self, a, b):
+        self.shapes = a.shape, b.shape
+        return a - b
+
+    def backward(self, gy):
+        gb = -unbroadcast(gy, self.shapes[1]) if self.needs_input_grad[1] else None
+        return unbroadcast(gy, self.shapes[0]), gb
+
+
+class Mul(Function):
+    def forward(self, a, b):
+        self.save_for_backward(a, b)
+        return a * b
+
+    def backward(self, gy):
+        a, b = self.saved
+        need_a, need_b = self.needs_input_grad
+        return (unbroadcast(gy * b, a.shape) if need_a else None,
+                unbroadcast(gy * a, b.shape) if need_b else None)
+
+
+class Div(Function):
+    def forward(self, a, b):
+        self.save_for_backward(a, b)
+        return a / b
+
+    def backward(self, gy):
+        a, b = self.saved
+        need_a, need_b = self.needs_input_grad
+        ga = gy / b
+        return (unbroadcast(ga, a.shape) if need_a else None,
+                unbroadcast(-ga * a / b, b.shape) if need_b else None)
+
+
+class Pow(Function):
+    def forward(self, a, b):
+        y = a ** b
+        self.save_for_backward(a, b, y)
+        return y
+
+    # d(a^b)/da = b a^(b-1); d(a^b)/db = a^b log a (PyTorch gives 0 where a == 0 and b >= 0)
+    def backward(self, gy):
+        a, b, y = self.saved
+        need_a, need_b = self.needs_input_grad
+        ga = unbroadcast(gy * b * a ** (b - 1), a.shape) if need_a else None
+        gb = None
+        if need_b:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gb = np.where((a == 0) & (b >= 0), 0, gy * y * np.log(a)).astype(y.dtype)
+            gb = unbroadcast(gb, b.shape)
+        return ga, gb
+
+
+class Neg(Function):
+    def forward(self, a):
+        return -a
+
+    def backward(self, gy):
+        return -gy
+
+
+class Exp(Function):
+    def forward(self, a):
+        y = np.exp(a)
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, gy):
+        return gy * self.saved[0]
+
+
+class Log(Function):
+    def forward(self, a):
+        self.save_for_backward(a)
+        return np.log(a)
+
+    def backward(self, gy):
+        return gy / self.saved[0]
+
+
+class Relu(Function):
+    def forward(self, a):
+        y = np.maximum(a, 0)
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, gy):
+        return gy * (self.saved[0] > 0)
+
+
+class Sigmoid(Function):
+    def forward(self, a):
+        y = 1 / (1 + np.exp(-a))
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, gy):
+        y = self.saved[0]
+        return gy * y * (1 - y)
+
+
+class Tanh(Function):
+    def forward(self, a):
+        y = np.tanh(a)
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, gy):
+        return gy * (1 - self.saved[0] ** 2)
+
+
+class Cast(Function):
+    """A dtype conversion; the gradient flows back in the source dtype."""
+
+    def forward(self, a, *, dtype):
+        self.src = a.dtype
+        return a.astype(dtype)
+
+    def backward(self, gy):
+        return gy.astype(self.src)
+
+
+class Clamp(Function):
+    def forward(self, a, *, lo, hi):
+        y = np.clip(a, lo, hi)
+        self.save_for_backward((y == a) if lo is None or hi is None else (a >= lo) & (a <= hi))
+        return y
+
+    def backward(self, gy):
+        return gy * self.saved[0]
+
+
+class Where(Function):
+    """cond ? a : b with a fixed boolean condition."""
+
+    def forward(self, a, b, *, cond):
+        self.cond, self.shapes = cond, (a.shape, b.shape)
+        return np.where(cond, a, b)
+
+    def backward(self, gy):
+        zero = np.zeros((), gy.dtype)
+        need_a, need_b = self.needs_input_grad
+        return (unbroadcast(np.where(self.cond, gy, zero), self.shapes[0]) if need_a else None,
+                unbroadcast(np.where(self.cond, zero, gy), self.shapes[1]) if need_b else None)

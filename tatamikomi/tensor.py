@@ -1,0 +1,519 @@
+"""Tensor = ndarray + grad + requires_grad + the node that made it; Size."""
+import builtins
+import collections
+
+import numpy as np
+
+from . import dtypes
+from .autograd import backward, is_grad_enabled
+from .device import device as _device
+
+LEAF_INPLACE = "a leaf Variable that requires grad is being used in an in-place operation."
+NUMPY_GRAD = "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
+_minmax = collections.namedtuple("return_types", ["values", "indices"])
+
+
+class Size(tuple):
+    """A shape: a tuple that prints as `tatamikomi.Size([1, 8, 5, 5])`."""
+
+    def __repr__(self):
+        return f"tatamikomi.Size({list(self)})"
+
+    __str__ = __repr__
+
+    def __getitem__(self, i):
+        out = super().__getitem__(i)
+        return Size(out) if isinstance(i, slice) else out
+
+    def numel(self):
+        return int(np.prod(self, dtype=np.int64))
+
+
+def _dim(d, ndim):
+    """A dim index made non-negative, with PyTorch's IndexError when out of range."""
+    lo, hi = -max(ndim, 1), max(ndim, 1) - 1
+    if not lo <= d <= hi:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{lo}, {hi}], "
+                         f"but got {d})")
+    return d % max(ndim, 1)
+
+
+def _shape_arg(shape):
+    """Accept f(2, 3), f((2, 3)) and f([2, 3]) alike."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    return tuple(int(s) for s in shape)
+
+
+def _index(i):
+    """A NumPy index from a PyTorch one: tensors become arrays."""
+    if isinstance(i, tuple):
+        return tuple(_index(j) for j in i)
+    if isinstance(i, Tensor):
+        return i.array
+    if isinstance(i, list):
+        return np.asarray([j.item() if isinstance(j, Tensor) else j for j in i])
+    return i
+
+
+class Tensor:
+    """An n-dimensional array that can record the ops applied to it for backward."""
+
+    __array_ufunc__ = None          # make NumPy defer `ndarray * Tensor` to our reflected ops
+    __hash__ = object.__hash__
+
+    def __init__(self, *args, **kwargs):
+        raise TypeError("use tatamikomi.tensor(...) or a factory such as tatamikomi.zeros(...)")
+
+    @classmethod
+    def _make(cls, array, requires_grad=False, node=None):
+        t = object.__new__(cls)
+        t.array = array if isinstance(array, np.ndarray) else np.asarray(array)
+        t._requires_grad, t._node, t.grad = requires_grad, node, None
+        return t
+
+    # ----- properties and conversions
+    @property
+    def shape(self):
+        return Size(self.array.shape)
+
+    def size(self, dim=None):
+        return self.shape if dim is None else self.array.shape[_dim(dim, self.ndim)]
+
+    @property
+    def ndim(self):
+        return self.array.ndim
+
+    def dim(self):
+        return self.array.ndim
+
+    def numel(self):
+        return int(self.array.size)
+
+    nelement = numel
+
+    @property
+    def dtype(self):
+        return dtypes.from_numpy(self.array.dtype)
+
+    @property
+    def device(self):
+        return _device("cpu")
+
+    @property
+    def is_cuda(self):
+        return False
+
+    def is_floating_point(self):
+        return self.dtype.is_floating_point
+
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag):
+        if self._node is not None and not flag:
+            raise RuntimeError("you can only change requires_grad flags of leaf variables. If you "
+                               "want to use a computed variable in a subgraph that doesn't "
+                               "require differentiation use var_no_grad = var.detach().")
+        if flag and not self.dtype.is_floating_point:
+            raise RuntimeError("only Tensors of floating point and complex dtype can require "
+                               "gradients")
+        self._requires_grad = builtins.bool(flag)
+
+    def requires_grad_(self, requires_grad=True):
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self):
+        return self._node is None
+
+    @property
+    def grad_fn(self):
+        return self._node
+
+    @property
+    def data(self):
+        return Tensor._make(self.array)
+
+    @data.setter
+    def data(self, other):
+        self.array = other.array
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False):
+        backward(self, gradient, retain_graph=builtins.bool(retain_graph))
+
+    def item(self):
+        if self.array.size != 1:
+            raise RuntimeError(f"a Tensor with {self.array.size} elements cannot be converted "
+                               "to Scalar")
+        return self.array.reshape(()).item()
+
+    def tolist(self):
+        return self.array.tolist()
+
+    def numpy(self, *, force=False):
+        if self.requires_grad and not force:
+            raise RuntimeError(NUMPY_GRAD)
+        return self.array
+
+    def __array__(self, dtype=None, copy=None):
+        a = self.numpy()
+        return a if dtype is None else a.astype(dtype)
+
+    def detach(self):
+        return Tensor._make(self.array)
+
+    def detach_(self):
+        self._node, self._requires_grad = None, False
+        return self
+
+    def clone(self, *, memory_format=None):
+        return ops.Cast.apply(self, dtype=self.array.dtype) if self.requires_grad else \
+            Tensor._make(self.array.copy())
+
+    def cpu(self):
+        return self
+
+    def to(self, *args, **kwargs):
+        """to(dtype), to(device), to(device, dtype), to(other) — only the CPU exists here."""
+        dtype = kwargs.get("dtype")
+        for a in args + tuple(v for k, v in kwargs.items() if k == "device"):
+            if isinstance(a, dtypes.dtype):
+                dtype = a
+            elif isinstance(a, Tensor):
+                dtype = a.dtype
+            else:
+                _device(a)                               # validates 'cpu', rejects 'cuda'
+        if dtype is None or dtype == self.dtype:
+            return self
+        return self.type(dtype)
+
+    def type(self, dtype):
+        if dtype == self.dtype:
+            return self
+        return ops.Cast.apply(self, dtype=dtype.np)
+
+    def float(self):
+        return self.type(dtypes.float32)
+
+    def double(self):
+        return self.type(dtypes.float64)
+
+    def long(self):
+        return self.type(dtypes.int64)
+
+    def int(self):
+        return self.type(dtypes.int32)
+
+    def bool(self):
+        return self.type(dtypes.bool)
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.array.shape[0]
+
+    def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self)))
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        return int(self.item())
+
+    def __bool__(self):
+        if self.array.size != 1:
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+        return builtins.bool(self.item())
+
+    def __repr__(self):
+        from ._print import tensor_repr
+        return tensor_repr(self)
+
+    def __format__(self, spec):
+        return self.item().__format__(spec) if self.ndim == 0 else repr(self)
+
+    def __reduce__(self):
+        return (_rebuild, (self.array, self.requires_grad))
+
+    # ----- shape
+    def view(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], dtypes.dtype):
+            raise NotImplementedError("view(dtype) is not supported")
+        return ops.reshape(self, _shape_arg(shape), copy=False)
+
+    def view_as(self, other):
+        return self.view(other.shape)
+
+    def reshape(self, *shape):
+        return ops.reshape(self, _shape_arg(shape))
+
+    def reshape_as(self, other):
+        return self.reshape(other.shape)
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        return ops.flatten(self, start_dim, end_dim)
+
+    def permute(self, *dims):
+        return ops.permute(self, _shape_arg(dims))
+
+    def transpose(self, dim0, dim1):
+        return ops.transpose(self, dim0, dim1)
+
+    @property
+    def T(self):  # noqa: N802 - PyTorch's name
+        return self.permute(*reversed(range(self.ndim)))
+
+    def t(self):
+        return self.transpose(0, 1) if self.ndim == 2 else self
+
+    def squeeze(self, dim=None):
+        return ops.squeeze(self, dim)
+
+    def unsqueeze(self, dim):
+        return ops.unsqueeze(self, dim)
+
+    def expand(self, *shape):
+        return ops.expand(self, _shape_arg(shape))
+
+    def expand_as(self, other):
+        return self.expand(other.shape)
+
+    def contiguous(self, memory_format=None):
+        if self.array.flags.c_contiguous:
+            return self
+        return ops.reshape(self, self.array.shape)        # reshape of a strided view copies
+
+    def is_contiguous(self, memory_format=None):
+        return builtins.bool(self.array.flags.c_contiguous)
+
+    def __getitem__(self, index):
+        return ops.GetItem.apply(self, index=_index(index))
+
+    def __setitem__(self, index, value):
+        ops.setitem(self, _index(index), value)
+
+    # ----- arithmetic (broadcasting, PyTorch's type promotion)
+    def __add__(self, other):
+        return ops.add(self, other)
+
+    def __radd__(self, other):
+        return ops.add(other, self)
+
+    def __sub__(self, other):
+        return ops.sub(self, other)
+
+    def __rsub__(self, other):
+        return ops.sub(other, self)
+
+    def __mul__(self, other):
+        return ops.mul(self, other)
+
+    def __rmul__(self, other):
+        return ops.mul(other, self)
+
+    def __truediv__(self, other):
+        return ops.div(self, other)
+
+    def __rtruediv__(self, other):
+        return ops.div(other, self)
+
+    def __pow__(self, other):
+        return ops.pow(self, other)
+
+    def __rpow__(self, other):
+        return ops.pow(other, self)
+
+    def __matmul__(self, other):
+        return ops.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return ops.matmul(other, self)
+
+    def __neg__(self):
+        return ops.Neg.apply(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return self.abs()
+
+    def __lt__(self, other):
+        return ops.compare(np.less, self, other)
+
+    def __le__(self, other):
+        return ops.compare(np.less_equal, self, other)
+
+    def __gt__(self, other):
+        return ops.compare(np.greater, self, other)
+
+    def __ge__(self, other):
+        return ops.compare(np.greater_equal, self, other)
+
+    def __eq__(self, other):
+        return ops.compare(np.equal, self, other)
+
+    def __ne__(self, other):
+        return ops.compare(np.not_equal, self, other)
+
+    def __invert__(self):
+        return Tensor._make(~self.array)
+
+    def __and__(self, other):
+        return ops.compare(np.logical_and if self.dtype == dtypes.bool else np.bitwise_and,
+                           self, other)
+
+    def __or__(self, other):
+        return ops.compare(np.logical_or if self.dtype == dtypes.bool else np.bitwise_or,
+                           self, other)
+
+    add = __add__
+    sub = __sub__
+    mul = __mul__
+    div = __truediv__
+    pow = __pow__
+    matmul = __matmul__
+    lt, le, gt, ge, eq, ne = __lt__, __le__, __gt__, __ge__, __eq__, __ne__
+    neg = __neg__
+
+    def equal(self, other):
+        return self.shape == other.shape and builtins.bool((self.array == other.array).all())
+
+    def exp(self):
+        return ops.Exp.apply(ops.as_float(self))
+
+    def log(self):
+        return ops.Log.apply(ops.as_float(self))
+
+    def relu(self):
+        return ops.Relu.apply(self)
+
+    def sigmoid(self):
+        return ops.Sigmoid.apply(ops.as_float(self))
+
+    def tanh(self):
+        return ops.Tanh.apply(ops.as_float(self))
+
+    def sqrt(self):
+        return ops.pow(ops.as_float(self), 0.5)
+
+    def abs(self):
+        return self * Tensor._make(np.sign(self.array).astype(self.array.dtype))
+
+    def clamp(self, min=None, max=None):  # noqa: A002 - PyTorch's names
+        return ops.clamp(self, min, max)
+
+    clip = clamp
+
+    # ----- reductions
+    def sum(self, dim=None, keepdim=False, dtype=None):
+        t = self if dtype is None else self.type(dtype)
+        return ops.reduce(ops.Sum, t, dim, keepdim)
+
+    def mean(self, dim=None, keepdim=False, dtype=None):
+        t = self if dtype is None else self.type(dtype)
+        if not t.dtype.is_floating_point:
+            raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either "
+                               f"a floating point or complex dtype. Got: {t.dtype.torch_name}")
+        return ops.reduce(ops.Mean, t, dim, keepdim)
+
+    def max(self, dim=None, keepdim=False):
+        return ops.extreme(self, dim, keepdim, largest=True, pair=_minmax)
+
+    def min(self, dim=None, keepdim=False):
+        return ops.extreme(self, dim, keepdim, largest=False, pair=_minmax)
+
+    def argmax(self, dim=None, keepdim=False):
+        return ops.arg_extreme(self, dim, keepdim, largest=True)
+
+    def argmin(self, dim=None, keepdim=False):
+        return ops.arg_extreme(self, dim, keepdim, largest=False)
+
+    def all(self):
+        return Tensor._make(np.asarray(self.array.all()))
+
+    def any(self):
+        return Tensor._make(np.asarray(self.array.any()))
+
+    # ----- in place (PyTorch refuses these on a leaf that requires grad while recording)
+    def _check_inplace(self):
+        if self._node is None and self.requires_grad and is_grad_enabled():
+            raise RuntimeError(LEAF_INPLACE)
+
+    def _assign(self, result):
+        """Make self hold result; when recording, self becomes the new node's output."""
+        if result.requires_grad and is_grad_enabled():
+            self.array, self._node, self._requires_grad = result.array, result._node, True
+        else:
+            self.array[...] = result.array
+        return self
+
+    def copy_(self, src, non_blocking=False):
+        self._check_inplace()
+        src = src if isinstance(src, Tensor) else Tensor._make(np.asarray(src))
+        if src.requires_grad and is_grad_enabled():
+            return self._assign(ops.Cast.apply(src.expand(self.shape), dtype=self.array.dtype))
+        np.copyto(self.array, np.broadcast_to(src.array, self.array.shape), casting="unsafe")
+        return self
+
+    def zero_(self):
+        return self.fill_(0)
+
+    def fill_(self, value):
+        self._check_inplace()
+        self.array[...] = value.item() if isinstance(value, Tensor) else value
+        return self
+
+    def add_(self, other, *, alpha=1):
+        self._check_inplace()
+        return self._assign(self + (other * alpha if alpha != 1 else other))
+
+    def sub_(self, other, *, alpha=1):
+        return self.add_(other, alpha=-alpha)
+
+    def mul_(self, other):
+        self._check_inplace()
+        return self._assign(self * other)
+
+    def div_(self, other):
+        self._check_inplace()
+        return self._assign(self / other)
+
+    def clamp_(self, min=None, max=None):  # noqa: A002
+        self._check_inplace()
+        return self._assign(self.clamp(min, max))
+
+    def relu_(self):
+        self._check_inplace()
+        return self._assign(self.relu())
+
+    def uniform_(self, a=0.0, b=1.0, *, generator=None):
+        from .random import default_generator
+        self._check_inplace()
+        g = generator or default_generator
+        self.array[...] = g.np.uniform(a, b, self.array.shape)
+        return self
+
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        from .random import default_generator
+        self._check_inplace()
+        g = generator or default_generator
+        self.array[...] = g.np.normal(mean, std, self.array.shape)
+        return self
+
+
+def _rebuild(array, requires_grad):
+    return Tensor._make(array, requires_grad=requires_grad)
+
+
+from . import ops  # noqa: E402 - the one back-edge: ops build Tensors, Tensor methods call ops
