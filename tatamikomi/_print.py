@@ -81,7 +81,9 @@ def tensor_repr(t, prefix="tensor(", indent=None):
     a = t.array
     indent = len(prefix) if indent is None else indent
     suffixes = []
-    default = t.dtype in (dtypes.float32, dtypes.int64, dtypes.bool)
+    # an empty tensor has no values that could reveal an integer dtype, so only float32 is implied
+    default = t.dtype in ((dtypes.float32, dtypes.int64, dtypes.bool) if a.size else
+                          (dtypes.float32,))
     if a.size == 0:
         if a.ndim != 1:
             suffixes.append(f"size={tuple(a.shape)}")

@@ -5,7 +5,7 @@ import numpy as np
 
 from . import dtypes, ops
 from .random import default_generator
-from .tensor import Tensor, _dim, _shape_arg
+from .tensor import Tensor, _dim
 
 
 def _finish(array, dtype, requires_grad):
@@ -13,29 +13,49 @@ def _finish(array, dtype, requires_grad):
         array = array.astype(dtype.np, copy=False)
     t = Tensor._make(array)
     if requires_grad:
+        if not t.dtype.is_floating_point:                 # the factories' wording differs
+            raise RuntimeError("Only Tensors of floating point and complex dtype can require "
+                               "gradients")
         t.requires_grad_(True)
     return t
 
 
+def _leaf_dtypes(data, found):
+    """Collect the dtype each leaf of nested Python data implies (floats -> the default)."""
+    if isinstance(data, (list, tuple)):
+        for item in data:
+            _leaf_dtypes(item, found)
+    elif isinstance(data, Tensor):
+        found.add(data.dtype)
+    elif isinstance(data, (np.ndarray, np.generic)):
+        found.add(dtypes.from_numpy(data.dtype))
+    elif isinstance(data, (bool, np.bool_)):
+        found.add(dtypes.bool)
+    elif isinstance(data, numbers.Integral):
+        found.add(dtypes.int64)
+    elif isinstance(data, numbers.Real):
+        found.add(dtypes.get_default_dtype())
+    else:
+        raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
+
+
 def _infer_array(data):
-    """An ndarray of PyTorch's inferred dtype from Python data (floats -> float32)."""
+    """A fresh ndarray of the dtype PyTorch infers for data."""
     if isinstance(data, Tensor):
         return data.array.copy()
     if isinstance(data, np.ndarray):
         dtypes.from_numpy(data.dtype)                   # unsupported dtypes raise TypeError
         return data.copy()
+    found = set()
+    _leaf_dtypes(data, found)
+    dt = dtypes.get_default_dtype()
+    if found:
+        dt = found.pop()
+        for d in found:
+            dt = dtypes.promote_types(dt, d)
     if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in data):
         data = [x.detach().array if isinstance(x, Tensor) else x for x in data]
-    array = np.array(data)
-    if array.dtype == np.float64 and not isinstance(data, np.floating):
-        array = array.astype(dtypes.get_default_dtype().np)
-    elif array.dtype.kind in "iu" and not isinstance(data, np.integer):
-        array = array.astype(np.int64)
-    elif array.dtype == object or array.dtype.kind in "USO":
-        raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
-    elif array.size == 0 and array.dtype == np.float64:
-        array = array.astype(np.float32)
-    return array
+    return np.array(data, dtype=dt.np)
 
 
 def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
@@ -60,20 +80,42 @@ def as_tensor(data, dtype=None, device=None):
     return tensor(data, dtype=dtype)
 
 
+def _size(fn, size):
+    """A shape argument checked as PyTorch's factories check it.
+
+    f(2, 3), f((2, 3)) and f([2, 3]) alike.
+    """
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    for i, s in enumerate(size):
+        if isinstance(s, Tensor) and s.ndim == 0 and not s.dtype.is_floating_point:
+            continue
+        if not isinstance(s, (int, np.integer)) or isinstance(s, bool):
+            raise TypeError(f"{fn}(): argument 'size' failed to unpack the object at pos {i + 1} "
+                            f"with error \"type must be tuple of ints,but got "
+                            f"{type(s).__name__}\"")
+    size = tuple(int(s) for s in size)
+    for s in size:
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: "
+                               f"{list(size)}")
+    return size
+
+
 def _default(dtype):
     return dtype or dtypes.get_default_dtype()
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False, out=None):
-    return _finish(np.zeros(_shape_arg(size), _default(dtype).np), None, requires_grad)
+    return _finish(np.zeros(_size("zeros", size), _default(dtype).np), None, requires_grad)
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False):
-    return _finish(np.ones(_shape_arg(size), _default(dtype).np), None, requires_grad)
+    return _finish(np.ones(_size("ones", size), _default(dtype).np), None, requires_grad)
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False, memory_format=None):
-    return _finish(np.empty(_shape_arg(size), _default(dtype).np), None, requires_grad)
+    return _finish(np.empty(_size("empty", size), _default(dtype).np), None, requires_grad)
 
 
 def _scalar_dtype(value):
@@ -86,7 +128,7 @@ def _scalar_dtype(value):
 
 def full(size, fill_value, dtype=None, device=None, requires_grad=False):
     dtype = dtype or _scalar_dtype(fill_value)
-    return _finish(np.full(_shape_arg((size,)), fill_value, dtype.np), None, requires_grad)
+    return _finish(np.full(_size("full", (size,)), fill_value, dtype.np), None, requires_grad)
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False):
@@ -114,12 +156,12 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
     g = (generator or default_generator).np
     d = _default(dtype).np
-    return _finish(g.standard_normal(_shape_arg(size), dtype=d), None, requires_grad)
+    return _finish(g.standard_normal(_size("randn", size), dtype=d), None, requires_grad)
 
 
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
     g = (generator or default_generator).np
-    return _finish(g.random(_shape_arg(size), dtype=_default(dtype).np), None, requires_grad)
+    return _finish(g.random(_size("rand", size), dtype=_default(dtype).np), None, requires_grad)
 
 
 def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None,

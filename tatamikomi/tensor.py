@@ -118,8 +118,7 @@ class Tensor:
                                "want to use a computed variable in a subgraph that doesn't "
                                "require differentiation use var_no_grad = var.detach().")
         if flag and not self.dtype.is_floating_point:
-            raise RuntimeError("only Tensors of floating point and complex dtype can require "
-                               "gradients")
+            raise RuntimeError("only Tensors of floating point dtype can require gradients")
         self._requires_grad = builtins.bool(flag)
 
     def requires_grad_(self, requires_grad=True):
@@ -291,13 +290,13 @@ class Tensor:
     def contiguous(self, memory_format=None):
         if self.array.flags.c_contiguous:
             return self
-        return ops.reshape(self, self.array.shape)        # reshape of a strided view copies
+        return ops.Contiguous.apply(self)
 
     def is_contiguous(self, memory_format=None):
         return builtins.bool(self.array.flags.c_contiguous)
 
     def __getitem__(self, index):
-        return ops.GetItem.apply(self, index=_index(index))
+        return ops.getitem(self, _index(index))
 
     def __setitem__(self, index, value):
         ops.setitem(self, _index(index), value)
@@ -447,11 +446,21 @@ class Tensor:
 
     # ----- in place (PyTorch refuses these on a leaf that requires grad while recording)
     def _check_inplace(self):
-        if self._node is None and self.requires_grad and is_grad_enabled():
+        if not (self.requires_grad and is_grad_enabled()):
+            return
+        if self._node is None:
             raise RuntimeError(LEAF_INPLACE)
+        base = self
+        while base._node is not None and getattr(base._node, "is_view", False):
+            base = base._node.inputs[0]
+        if base is not self and base._node is None:
+            raise RuntimeError("a view of " + LEAF_INPLACE)
 
     def _assign(self, result):
         """Make self hold result; when recording, self becomes the new node's output."""
+        if result.dtype.category > self.dtype.category:
+            raise RuntimeError(f"result type {result.dtype.torch_name} can't be cast to the "
+                               f"desired output type {self.dtype.torch_name}")
         if result.requires_grad and is_grad_enabled():
             self.array, self._node, self._requires_grad = result.array, result._node, True
         else:

@@ -104,7 +104,7 @@ def check_string(x, w, stride, padding, dilation, groups):
     if padding not in ("same", "valid"):
         raise RuntimeError(f"Invalid padding string: '{padding}'")
     if padding == "valid":
-        return [0, 0]
+        return (0, 0, 0, 0)
     if any(s != 1 for s in stride):
         raise RuntimeError("padding='same' is not supported for strided convolutions")
     if w.ndim < 3:
@@ -131,7 +131,7 @@ def _check_rank(x):
                            f"input of size: {list(x.shape)}")
 
 
-def check(x, w, b, stride, padding, dilation, groups):
+def check(x, w, b, stride, padding, dilation, groups, sides=None):
     """Validate in PyTorch's order; return the ConvSpec (x taken as batched).
 
     Shapes: x (N, C, H, W) or (C, H, W), w (O, C // groups, KH, KW), b (O,) or None.
@@ -147,8 +147,8 @@ def check(x, w, b, stride, padding, dilation, groups):
         raise RuntimeError("non-positive groups is not supported")
     k = w.ndim - 2
     stride, dilation = _fit("stride", stride, k), dilation
-    if len(padding) == 4:                       # already per side, from 'same'
-        pads = tuple(padding)
+    if sides is not None:                       # already per side, from 'same' / 'valid'
+        pads = tuple(sides)
     else:
         p = _fit("padding", padding, k)
         pads = (p[0], p[0], p[-1], p[-1])

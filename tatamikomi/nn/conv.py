@@ -52,9 +52,9 @@ class Conv2d(Module):
             self._reversed_padding_repeated_twice = [left, right, t, b]
         elif padding == "valid":
             self._reversed_padding_repeated_twice = [0, 0, 0, 0]
-        else:
-            ph, pw = self.padding
-            self._reversed_padding_repeated_twice = (pw, pw, ph, ph)
+        else:                                       # each axis twice, the last axis first
+            self._reversed_padding_repeated_twice = tuple(
+                p for q in reversed(self.padding) for p in (q, q))
         shape = (out_channels, in_channels // groups) + self.kernel_size
         self.weight = Parameter(creation.empty(*shape, dtype=dtype))
         self.bias = Parameter(creation.empty(out_channels, dtype=dtype)) if bias else None
@@ -64,7 +64,7 @@ class Conv2d(Module):
         """PyTorch's default: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias."""
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))      # gain * sqrt(3/fan_in) = that
         if self.bias is not None:
-            fan_in = self.weight.shape[1] * self.kernel_size[0] * self.kernel_size[1]
+            fan_in = self.weight.shape[1:].numel()
             if fan_in != 0:
                 bound = 1 / math.sqrt(fan_in)
                 init.uniform_(self.bias, -bound, bound)

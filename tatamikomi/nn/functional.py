@@ -15,9 +15,10 @@ def conv2d(*args, **kwargs):
     -> (N, O, OH, OW) or (O, OH, OW).
     """
     x, w, b, stride, padding, dilation, groups = _conv_args.parse(args, kwargs)
+    sides = None
     if isinstance(padding, str):
-        padding = _conv_args.check_string(x, w, stride, padding, dilation, groups)
-    spec = _conv_args.check(x, w, b, stride, padding, dilation, groups)
+        sides = _conv_args.check_string(x, w, stride, padding, dilation, groups)
+    spec = _conv_args.check(x, w, b, stride, padding, dilation, groups, sides)
     batched = x.ndim == 4
     x4 = x if batched else x.unsqueeze(0)
     if x.dtype.is_floating_point:

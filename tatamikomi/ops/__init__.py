@@ -1,5 +1,6 @@
 """Differentiable primitives and the Tensor-level glue around them (promotion, dims, checks)."""
 import numbers
+import re
 
 import numpy as np
 
@@ -9,10 +10,10 @@ from ..tensor import Tensor, _dim
 from .elementwise import (Add, Cast, Clamp, Div, Exp, Log, Mul, Neg, Pow, Relu, Sigmoid, Sub,
                           Tanh, Where, broadcast_shapes, unbroadcast)
 from .matmul import MatMul
-from .movement import Cat, Expand, GetItem, Pad, Permute, Reshape, SetItem
+from .movement import Cat, Contiguous, Expand, GetItem, Pad, Permute, Reshape, SetItem
 from .reduce import Extreme, Mean, Sum, TakeAlong
 
-__all__ = ["Add", "Cast", "Cat", "Clamp", "Div", "Exp", "Extreme", "Expand", "GetItem", "Log", "MatMul",
+__all__ = ["Add", "Cast", "Cat", "Contiguous", "Clamp", "Div", "Exp", "Extreme", "Expand", "GetItem", "Log", "MatMul",
            "Mean", "Mul", "Neg", "Pad", "Permute", "Pow", "Relu", "Reshape", "SetItem", "Sigmoid",
            "Sub", "Sum", "TakeAlong", "Tanh", "Where", "broadcast_shapes", "unbroadcast"]
 
@@ -87,11 +88,18 @@ def matmul(a, b):
         raise RuntimeError(f"inconsistent tensor size, expected tensor [{a.shape[0]}] and src "
                            f"[{b.shape[0]}] to have the same number of elements, but got "
                            f"{a.shape[0]} and {b.shape[0]} elements respectively")
+    if a.ndim == 2 and b.ndim == 1 and a.shape[1] != b.shape[0]:
+        raise RuntimeError(f"size mismatch, got input ({a.shape[0]}), mat ({a.shape[0]}x"
+                           f"{a.shape[1]}), vec ({b.shape[0]})")
+    if a.ndim == 1 and b.ndim == 2 and a.shape[0] != b.shape[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied (1x{a.shape[0]} and "
+                           f"{b.shape[0]}x{b.shape[1]})")
     try:
         return MatMul.apply(a, b)
     except ValueError:
+        batch = int(np.prod(a.shape[:-2], dtype=np.int64))
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
-                           f"{list(b.shape)} but got: {list(a.shape)}.") from None
+                           f"[{batch}, {a.shape[-1]}] but got: [{batch}, {b.shape[-2]}].") from None
 
 
 def _cname(dt):
@@ -169,6 +177,30 @@ def where(cond, a, b):
 
 
 # ----- movement
+def getitem(t, index):
+    """t[index] with PyTorch's messages for bad indices."""
+    for i in index if isinstance(index, tuple) else (index,):
+        if isinstance(i, slice) and i.step is not None and i.step <= 0:
+            raise ValueError("step must be greater than zero")
+    try:
+        return GetItem.apply(t, index=index)
+    except IndexError as e:
+        raise IndexError(_index_message(str(e), t)) from None
+
+
+def _index_message(msg, t):
+    m = re.match(r"boolean index did not match indexed array along axis (\d+); size of axis is "
+                 r"(\d+) but size of corresponding boolean axis is (\d+)", msg)
+    if m:
+        axis, have, mask = m.groups()
+        return (f"The shape of the mask [{mask}] at index {axis} does not match the shape of "
+                f"the indexed tensor [{have}] at index {axis}")
+    if msg.startswith("too many indices"):
+        return f"too many indices for tensor of dimension {t.ndim}"
+    return msg.replace(" for axis ", " for dimension ")
+
+
+
 def _infer(shape, n):
     """Resolve one -1 in a target shape, with PyTorch's messages for impossible shapes."""
     if list(shape).count(-1) > 1:
@@ -259,6 +291,9 @@ def expand(t, shape):
 
 def setitem(t, index, value):
     """t[index] = value, recorded when t or value takes part in a graph."""
+    if t.is_leaf and t.requires_grad and is_grad_enabled():    # PyTorch writes through a view
+        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
+                           "in-place operation.")
     t._check_inplace()
     if not isinstance(value, Tensor):
         value = Tensor._make(np.asarray(value, t.array.dtype))

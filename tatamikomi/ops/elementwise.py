@@ -21,13 +21,12 @@ def broadcast_shapes(a, b):
     """The broadcast of two shapes, or PyTorch's RuntimeError naming the first bad dimension."""
     n = max(len(a), len(b))
     a, b = (1,) * (n - len(a)) + tuple(a), (1,) * (n - len(b)) + tuple(b)
-    out = []
-    for i, (p, q) in enumerate(zip(a, b)):
+    for i in reversed(range(n)):                     # PyTorch reports the last bad dim
+        p, q = a[i], b[i]
         if p != q and p != 1 and q != 1:
             raise RuntimeError(f"The size of tensor a ({p}) must match the size of tensor b ({q}) "
                                f"at non-singleton dimension {i}")
-        out.append(q if p == 1 else p)
-    return tuple(out)
+    return tuple(q if p == 1 else p for p, q in zip(a, b))
 
 
 class Add(Function):
@@ -114,7 +113,8 @@ class Exp(Function):
 class Log(Function):
     def forward(self, a):
         self.save_for_backward(a)
-        return np.log(a)
+        with np.errstate(divide="ignore", invalid="ignore"):   # log(0) = -inf quietly, as PyTorch
+            return np.log(a)
 
     def backward(self, gy):
         return gy / self.saved[0]

@@ -15,6 +15,8 @@ class MatMul(Function):
     def backward(self, gy):
         a, b = self.saved
         need_a, need_b = self.needs_input_grad
+        if a.ndim == 1 and b.ndim == 1:                  # a dot product: gy is a scalar
+            return gy * b if need_a else None, gy * a if need_b else None
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         if a.ndim == 1:

@@ -6,6 +6,8 @@ from .elementwise import unbroadcast
 
 
 class Reshape(Function):
+    is_view = True
+
     def forward(self, a, *, shape, copy=True):
         self.shape = a.shape
         if copy:
@@ -16,7 +18,17 @@ class Reshape(Function):
         return gy.reshape(self.shape)
 
 
+class Contiguous(Function):
+    def forward(self, a):
+        return np.ascontiguousarray(a)
+
+    def backward(self, gy):
+        return gy
+
+
 class Permute(Function):
+    is_view = True
+
     def forward(self, a, *, dims):
         self.dims = dims
         return np.transpose(a, dims)
@@ -26,6 +38,8 @@ class Permute(Function):
 
 
 class Expand(Function):
+    is_view = True
+
     def forward(self, a, *, shape):
         self.shape = a.shape
         return np.broadcast_to(a, shape)
@@ -43,6 +57,7 @@ def _is_basic(index):
 class GetItem(Function):
     def forward(self, a, *, index):
         self.shape, self.index = a.shape, index
+        self.is_view = _is_basic(index)
         return a[index]
 
     def backward(self, gy):

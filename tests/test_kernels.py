@@ -1,0 +1,136 @@
+"""The conv seam: `direct` against PyTorch, every other kernel against `direct`, the selector."""
+import types
+
+import numpy as np
+import pytest
+
+from tatamikomi import kernels
+from tatamikomi.kernels import ConvSpec, direct, im2col
+
+torch = pytest.importorskip("torch")
+F = torch.nn.functional
+
+# (x shape, w shape, stride, padding (top, bottom, left, right), dilation, groups)
+CASES = [
+    ((2, 3, 6, 6), (4, 3, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),      # the common 3x3, pad 1
+    ((1, 4, 5, 5), (8, 4, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),      # N = 1
+    ((2, 1, 7, 5), (3, 1, 2, 4), (1, 2), (0, 1, 2, 1), (1, 1), 1),      # C = 1, non-square, uneven
+    ((2, 2, 8, 8), (3, 2, 3, 3), (3, 3), (0, 0, 0, 0), (1, 1), 1),      # rows 6, 7 never read
+    ((2, 3, 9, 8), (2, 3, 4, 4), (3, 2), (0, 1, 2, 1), (1, 1), 1),      # stride with uneven pad
+    ((1, 2, 6, 7), (3, 2, 2, 2), (1, 1), (0, 1, 0, 1), (1, 1), 1),      # 'same' with an even kernel
+    ((2, 3, 9, 11), (4, 3, 3, 2), (1, 1), (2, 2, 1, 1), (2, 3), 1),     # dilation
+    ((2, 4, 7, 9), (6, 2, 3, 2), (2, 3), (1, 0, 2, 1), (2, 1), 2),      # groups, everything at once
+    ((2, 6, 8, 8), (6, 1, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 6),      # depthwise
+    ((1, 3, 7, 6), (6, 1, 3, 3), (2, 2), (1, 1, 1, 1), (1, 1), 3),      # depthwise, multiplier 2
+    ((2, 3, 7, 7), (2, 3, 7, 7), (1, 1), (0, 0, 0, 0), (1, 1), 1),      # kernel = image
+    ((1, 2, 5, 6), (3, 2, 7, 5), (1, 1), (3, 3, 2, 2), (1, 1), 1),      # big kernel, big pad
+    ((1, 2, 3, 3), (3, 2, 2, 2), (2, 1), (3, 3, 3, 3), (1, 1), 1),      # rows entirely in padding
+    ((2, 3, 32, 40), (4, 3, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),    # >= 1024 pixels per sample
+]
+SPECS = [ConvSpec.make(x, w, s, p, d, g, dtype="float64") for x, w, s, p, d, g in CASES]
+IDS = [f"x{s.x_shape}w{s.w_shape}s{s.stride}p{s.padding}d{s.dilation}g{s.groups}" for s in SPECS]
+
+
+def arrays(spec, dtype="float64", seed=0):
+    """Random x, w and gy for a spec.
+
+    Shapes: x (N, C, H, W), w (O, C // groups, KH, KW), gy (N, O, OH, OW).
+    """
+    rng = np.random.default_rng(seed)
+    shapes = (spec.x_shape, spec.w_shape, spec.y_shape)
+    return [rng.standard_normal(s).astype(dtype) for s in shapes]
+
+
+def torch_conv(x, w, gy, spec):
+    """PyTorch's y, gx and gw: F.pad handles uneven padding, autograd the gradients."""
+    pt, pb, pl, pr = spec.padding
+    xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    y = F.conv2d(F.pad(xt, (pl, pr, pt, pb)), wt, stride=spec.stride, dilation=spec.dilation,
+                 groups=spec.groups)
+    y.backward(torch.tensor(gy))
+    return [t.detach().numpy() for t in (y, xt.grad, wt.grad)]
+
+
+def run(kernel, x, w, gy, spec):
+    return [kernel.forward(x, w, spec), kernel.grad_input(gy, w, spec),
+            kernel.grad_weight(x, gy, spec)]
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
+def test_direct_matches_torch(spec):
+    x, w, gy = arrays(spec)
+    for ours, theirs in zip(run(direct, x, w, gy, spec), torch_conv(x, w, gy, spec)):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+
+
+@pytest.fixture(params=["per-sample", "big"])
+def layout(request, monkeypatch):
+    """Run im2col's grad_weight once with each column layout, whatever the image size."""
+    monkeypatch.setattr(im2col, "BIG_GEMM_PIXELS", 0 if request.param == "per-sample" else 1 << 30)
+
+
+@pytest.mark.parametrize("name", [n for n in kernels.KERNELS if n != "direct"])
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
+def test_kernel_matches_direct(name, spec, layout):
+    kernel = kernels.KERNELS[name]
+    if not kernel.supports(spec):
+        pytest.skip(f"{name} does not claim {spec}")
+    x, w, gy = arrays(spec)
+    for ours, ref in zip(run(kernel, x, w, gy, spec), run(direct, x, w, gy, spec)):
+        np.testing.assert_allclose(ours, ref, rtol=1e-10, atol=1e-12)
+    # float32 against the float64 oracle: rounding grows with the size of the sums
+    x, w, gy = arrays(spec, "float32")
+    x64, w64, gy64 = (a.astype("float64") for a in (x, w, gy))
+    for ours, ref in zip(run(kernel, x, w, gy, spec), run(direct, x64, w64, gy64, spec)):
+        assert ours.dtype == np.float32
+        np.testing.assert_allclose(ours, ref, rtol=1e-4, atol=1e-5 * (1 + np.abs(ref).max()))
+
+
+@pytest.mark.parametrize("spec", [SPECS[0], SPECS[7], SPECS[8]], ids=[IDS[0], IDS[7], IDS[8]])
+def test_im2col_chunks_agree(spec, layout, monkeypatch):
+    x, w, gy = arrays(spec)
+    whole = run(im2col, x, w, gy, spec)
+    monkeypatch.setattr(im2col, "WORKSPACE_BYTES", 1)            # one sample per chunk
+    for chunked, ref in zip(run(im2col, x, w, gy, spec), whole):
+        np.testing.assert_allclose(chunked, ref, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", list(kernels.KERNELS))
+def test_float32_stays_float32_and_fresh(name):
+    spec = SPECS[7]
+    x, w, gy = arrays(spec, "float32")
+    for out, shape in zip(run(kernels.KERNELS[name], x, w, gy, spec),
+                          (spec.y_shape, spec.x_shape, spec.w_shape)):
+        assert out.dtype == np.float32 and out.shape == shape and out.flags.c_contiguous
+        assert not any(np.shares_memory(out, a) for a in (x, w, gy))
+
+
+def test_select_use_and_env(monkeypatch):
+    spec = SPECS[0]
+    monkeypatch.delenv("TATAMIKOMI_CONV", raising=False)
+    assert kernels.select(spec) is im2col
+    with kernels.use("direct") as k:
+        assert k is direct and kernels.select(spec) is direct
+        with kernels.use("im2col"):
+            assert kernels.select(spec) is im2col
+        assert kernels.select(spec) is direct
+    assert kernels.select(spec) is im2col
+    monkeypatch.setenv("TATAMIKOMI_CONV", "direct")              # read at call time
+    assert kernels.select(spec) is direct
+    with kernels.use("im2col"):
+        assert kernels.select(spec) is im2col                    # use() beats the environment
+
+
+def test_unknown_and_unsupported_kernels(monkeypatch):
+    spec = SPECS[0]
+    with pytest.raises(ValueError, match="'nope'.*direct, im2col"), kernels.use("nope"):
+        pass
+    monkeypatch.setenv("TATAMIKOMI_CONV", "nope")
+    with pytest.raises(ValueError, match="'nope'.*direct, im2col"):
+        kernels.select(spec)
+    monkeypatch.delenv("TATAMIKOMI_CONV")
+    never = types.SimpleNamespace(supports=lambda spec: False)
+    monkeypatch.setitem(kernels.KERNELS, "never", never)
+    with kernels.use("never"), pytest.raises(ValueError) as e:
+        kernels.select(spec)
+    assert str(e.value) == f"conv kernel 'never' cannot run {spec}"
