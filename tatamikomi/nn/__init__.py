@@ -3,7 +3,24 @@ from . import functional, init
 from .activation import ReLU
 from .container import ModuleList, Sequential
 from .conv import Conv2d
+from .layers import (
+                     AdaptiveAvgPool2d,
+                     AvgPool2d,
+                     BatchNorm2d,
+                     Dropout,
+                     Flatten,
+                     Identity,
+                     Linear,
+                     LogSoftmax,
+                     MaxPool2d,
+                     Sigmoid,
+                     Softmax,
+                     Tanh,
+)
+from .loss import CrossEntropyLoss, MSELoss, NLLLoss
 from .module import Module, Parameter
 
-__all__ = ["Conv2d", "Module", "ModuleList", "Parameter", "ReLU", "Sequential", "functional",
-           "init"]
+__all__ = ["AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm2d", "Conv2d", "CrossEntropyLoss",
+           "Dropout", "Flatten", "Identity", "Linear", "LogSoftmax", "MSELoss", "MaxPool2d",
+           "Module", "ModuleList", "NLLLoss", "Parameter", "ReLU", "Sequential", "Sigmoid",
+           "Softmax", "Tanh", "functional", "init"]

@@ -7,8 +7,24 @@ import numpy as np
 from .. import dtypes
 from ..autograd import is_grad_enabled
 from ..tensor import Tensor, _dim
-from .elementwise import (Add, Cast, Clamp, Div, Exp, Log, Mul, Neg, Pow, Relu, Sigmoid, Sub,
-                          Tanh, Where, broadcast_shapes, unbroadcast)
+from .elementwise import (
+    Add,
+    Cast,
+    Clamp,
+    Div,
+    Exp,
+    Log,
+    Mul,
+    Neg,
+    Pow,
+    Relu,
+    Sigmoid,
+    Sub,
+    Tanh,
+    Where,
+    broadcast_shapes,
+    unbroadcast,
+)
 from .matmul import MatMul
 from .movement import Cat, Contiguous, Expand, GetItem, Pad, Permute, Reshape, SetItem
 from .reduce import Extreme, Mean, Sum, TakeAlong

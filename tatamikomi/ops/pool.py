@@ -1,0 +1,49 @@
+"""Pooling as autograd Functions over the kernels in kernels/pool.py."""
+from ..autograd import Function
+from ..kernels import pool
+from ..kernels.pool import out_size  # noqa: F401 - the one output-size rule, for nn.functional
+from ..tensor import Tensor
+
+
+class MaxPool2d(Function):
+    """Shapes: x (N, C, H, W) -> y (N, C, OH, OW), given the kernel's output and winners."""
+
+    def forward(self, x, *, y, indices):
+        self.indices, self.x_shape = indices, x.shape
+        return y
+
+    def backward(self, gy):
+        return pool.max_backward(gy, self.indices, self.x_shape)
+
+
+def max_pool(x, kernel, stride, padding, dilation, ceil_mode):
+    """Max pooling and the flat index of each window's winner (as return_indices gives).
+
+    Shapes: x (N, C, H, W) -> y (N, C, OH, OW), indices (N, C, OH, OW) int64.
+    """
+    y, idx = pool.max_forward(x.array, kernel, stride, padding, dilation, ceil_mode)
+    return MaxPool2d.apply(x, y=y, indices=idx), Tensor._make(idx)
+
+
+class AvgPool2d(Function):
+    """Shapes: x (N, C, H, W) -> y (N, C, OH, OW)."""
+
+    def forward(self, x, *, kernel, stride, padding, ceil_mode, count_include_pad, divisor):
+        self.args = (kernel, stride, padding, count_include_pad, divisor)
+        self.x_shape = x.shape
+        return pool.avg_forward(x, kernel, stride, padding, ceil_mode, count_include_pad,
+                                divisor)
+
+    def backward(self, gy):
+        return pool.avg_backward(gy, self.x_shape, *self.args)
+
+
+class AdaptiveAvgPool2d(Function):
+    """Shapes: x (N, C, H, W) -> y (N, C, OH, OW)."""
+
+    def forward(self, x, *, output_size):
+        self.x_shape = x.shape
+        return pool.adaptive_avg_forward(x, output_size)
+
+    def backward(self, gy):
+        return pool.adaptive_avg_backward(gy, self.x_shape)
