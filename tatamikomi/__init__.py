@@ -1,4 +1,4 @@
-"""tatamikomi: PyTorch's convolutional-network API on NumPy and Numba. `import tatamikomi as torch`."""
+"""tatamikomi: PyTorch's CNN API on NumPy and Numba. `import tatamikomi as torch`."""
 import os
 
 # On 2 cores, Numba's default OpenMP-style pool and OpenBLAS's pool spin-wait against each other
@@ -6,82 +6,23 @@ import os
 # not chosen otherwise.
 os.environ.setdefault("NUMBA_THREADING_LAYER", "workqueue")
 
-from . import (  # noqa: E402
-                       autograd,
-                       dtypes,  # noqa: E402
-                       ops,
-)
-from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
-from .creation import (  # noqa: E402
-                       arange,
-                       as_tensor,
-                       cat,
-                       empty,
-                       empty_like,
-                       eye,
-                       from_numpy,
-                       full,
-                       full_like,
-                       linspace,
-                       ones,
-                       ones_like,
-                       rand,
-                       rand_like,
-                       randint,
-                       randn,
-                       randn_like,
-                       randperm,
-                       stack,
-                       tensor,
-                       zeros,
-                       zeros_like,
-)
-from .device import cuda, device  # noqa: E402
-from .dtypes import (  # noqa: E402,A004
-                       bool,
-                       dtype,
-                       float16,
-                       float32,
-                       float64,
-                       get_default_dtype,
-                       int8,
-                       int16,
-                       int32,
-                       int64,
-                       promote_types,
-                       uint8,
-)
-from .functions import (  # noqa: E402,A004
-                       argmax,
-                       argmin,
-                       clamp,
-                       exp,
-                       flatten,
-                       log,
-                       matmul,
-                       max,
-                       maximum,
-                       mean,
-                       min,
-                       minimum,
-                       numel,
-                       permute,
-                       relu,
-                       reshape,
-                       sigmoid,
-                       squeeze,
-                       sum,
-                       tanh,
-                       transpose,
-                       unsqueeze,
-                       where,
-)
-from .random import Generator, get_rng_state, initial_seed, manual_seed, set_rng_state  # noqa: E402,E501
-from .tensor import Size, Tensor  # noqa: E402
+from . import autograd, dtypes, ops
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .creation import (arange, as_tensor, cat, empty, empty_like, eye, from_numpy, full,
+                       full_like, linspace, ones, ones_like, rand, rand_like, randint, randn,
+                       randn_like, randperm, stack, tensor, zeros, zeros_like)
+from .device import cuda, device
+from .dtypes import (bool, dtype, float16, float32, float64, get_default_dtype, int8, int16,
+                     int32, int64, promote_types, uint8)
+from .functions import (argmax, argmin, clamp, exp, flatten, is_tensor, log, matmul, max,
+                        maximum, mean, min, minimum, numel, permute, relu, reshape, sigmoid,
+                        squeeze, sum, tanh, transpose, unsqueeze, where)
+from .random import Generator, get_rng_state, initial_seed, manual_seed, set_rng_state
+from .tensor import Size, Tensor
 
-float = float32  # noqa: A001 - PyTorch's aliases
+float = float32  # PyTorch's aliases
 double = float64
 half = float16
 long = int64
-int = int32  # noqa: A001
+int = int32
 __version__ = "0.1.0"

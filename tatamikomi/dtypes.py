@@ -9,7 +9,7 @@ class dtype:  # noqa: N801 - PyTorch's public name
 
     def __init__(self, name, np_type, category, torch_name):
         self.name, self.np, self.category = name, np.dtype(np_type), category
-        self.torch_name = torch_name          # as PyTorch spells it in messages: Float, Double, Long
+        self.torch_name = torch_name          # as PyTorch's messages spell it: Float, Double
 
     @property
     def is_floating_point(self):

@@ -166,7 +166,10 @@ def _batched(fn, x, **kw):
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,  # noqa: A002
                return_indices=False):
-    """Max over sliding windows. Shapes: (N, C, H, W) or (C, H, W) -> (N, C, OH, OW) or (C, OH, OW)."""
+    """Max over sliding windows.
+
+    Shapes: (N, C, H, W) or (C, H, W) -> (N, C, OH, OW) or (C, OH, OW).
+    """
     kernel = _pool_pair("kernel_size", kernel_size)
     stride = kernel if stride is None or stride == [] else _pool_pair("stride", stride)
     padding, dilation = _pool_pair("padding", padding), _pool_pair("dilation", dilation)

@@ -29,9 +29,10 @@ from .matmul import MatMul
 from .movement import Cat, Contiguous, Expand, GetItem, Pad, Permute, Reshape, SetItem
 from .reduce import Extreme, Mean, Sum, TakeAlong
 
-__all__ = ["Add", "Cast", "Cat", "Contiguous", "Clamp", "Div", "Exp", "Extreme", "Expand", "GetItem", "Log", "MatMul",
-           "Mean", "Mul", "Neg", "Pad", "Permute", "Pow", "Relu", "Reshape", "SetItem", "Sigmoid",
-           "Sub", "Sum", "TakeAlong", "Tanh", "Where", "broadcast_shapes", "unbroadcast"]
+__all__ = ["Add", "Cast", "Cat", "Clamp", "Contiguous", "Div", "Exp", "Expand", "Extreme",
+           "GetItem", "Log", "MatMul", "Mean", "Mul", "Neg", "Pad", "Permute", "Pow", "Relu",
+           "Reshape", "SetItem", "Sigmoid", "Sub", "Sum", "TakeAlong", "Tanh", "Where",
+           "broadcast_shapes", "unbroadcast"]
 
 
 def to_dtype(t, dt):

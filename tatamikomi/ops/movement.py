@@ -81,8 +81,9 @@ class SetItem(Function):
     def backward(self, gy):
         ga = gy.copy()
         ga[self.index] = 0
-        gv = unbroadcast(np.asarray(gy[self.index]), self.vshape) if self.needs_input_grad[1] else None
-        return ga, gv
+        if not self.needs_input_grad[1]:
+            return ga, None
+        return ga, unbroadcast(np.asarray(gy[self.index]), self.vshape)
 
 
 _NP_MODE = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
