@@ -4,7 +4,10 @@ import os
 # On 2 cores, Numba's default OpenMP-style pool and OpenBLAS's pool spin-wait against each other
 # (PERF_NOTES trap 1). These only take effect before NumPy/Numba load, and only if the user has
 # not chosen otherwise.
+# workqueue matters most: when torch was imported first, Numba would otherwise pick OpenMP and an
+# im2col followed by a GEMM took 1.5-2x longer (measured, see kernels/im2col.py).
 os.environ.setdefault("NUMBA_THREADING_LAYER", "workqueue")
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
 from . import autograd, dtypes, ops
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
@@ -18,6 +21,7 @@ from .functions import (argmax, argmin, clamp, exp, flatten, is_tensor, log, mat
                         maximum, mean, min, minimum, numel, permute, relu, reshape, sigmoid,
                         squeeze, sum, tanh, transpose, unsqueeze, where)
 from .random import Generator, get_rng_state, initial_seed, manual_seed, set_rng_state
+from .serialization import load, save
 from .tensor import Size, Tensor
 
 float = float32  # PyTorch's aliases

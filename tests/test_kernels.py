@@ -63,15 +63,15 @@ def test_direct_matches_torch(spec):
         np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
 
 
-@pytest.fixture(params=["per-sample", "big"])
-def layout(request, monkeypatch):
-    """Run im2col's grad_weight once with each column layout, whatever the image size."""
-    monkeypatch.setattr(im2col, "BIG_GEMM_PIXELS", 0 if request.param == "per-sample" else 1 << 30)
+@pytest.fixture(params=["parallel", "serial"])
+def variant(request, monkeypatch):
+    """Run im2col's Numba loops both ways, whatever the size."""
+    monkeypatch.setattr(im2col, "PARALLEL_MIN", 0 if request.param == "parallel" else 1 << 60)
 
 
 @pytest.mark.parametrize("name", [n for n in kernels.KERNELS if n != "direct"])
 @pytest.mark.parametrize("spec", SPECS, ids=IDS)
-def test_kernel_matches_direct(name, spec, layout):
+def test_kernel_matches_direct(name, spec, variant):
     kernel = kernels.KERNELS[name]
     if not kernel.supports(spec):
         pytest.skip(f"{name} does not claim {spec}")
@@ -87,7 +87,7 @@ def test_kernel_matches_direct(name, spec, layout):
 
 
 @pytest.mark.parametrize("spec", [SPECS[0], SPECS[7], SPECS[8]], ids=[IDS[0], IDS[7], IDS[8]])
-def test_im2col_chunks_agree(spec, layout, monkeypatch):
+def test_im2col_chunks_agree(spec, variant, monkeypatch):
     x, w, gy = arrays(spec)
     whole = run(im2col, x, w, gy, spec)
     monkeypatch.setattr(im2col, "WORKSPACE_BYTES", 1)            # one sample per chunk

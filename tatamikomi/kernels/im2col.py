@@ -12,14 +12,18 @@ from .spec import ConvSpec
 
 # The column matrix holds KH*KW copies of the input, so the batch is processed in chunks whose
 # column buffer stays under this cap: a large input costs at most this much extra memory, and the
-# buffer is reused across calls (a fresh one this size would page-fault on every call).
+# buffer is reused across calls (a fresh one this size would page-fault on every call). 64 MiB
+# takes ResNet's 8x64x56x56 3x3 layer (55 MiB) in one chunk; beyond that, bigger chunks add
+# memory, not speed. One sample always fits, so a single huge image may exceed the cap.
+# The column layout (G, R, N*P) makes each chunk one GEMM per group. Per-sample GEMMs would
+# land in NCHW without the transposes of y and gy, but many thin BLAS calls, each a barrier of
+# the thread pool, ran 2-30x slower whenever the shared 2-core machine was busy (measured);
+# the transposes are memory-bound copies worth a few % of the GEMM.
 WORKSPACE_BYTES = 64 << 20
 
-# Below this many output pixels per sample, grad_weight's per-sample GEMMs (inner size OH*OW)
-# are too thin for BLAS and one GEMM over the chunk wins (2-2.5x at 7x7 and 14x14, measured);
-# at 28x28 and above the two are even or per-sample wins. Forward and grad_input stay
-# per-sample everywhere: one (O, R) @ (R, N*P) GEMM was a wash at best, 3x slower at K = 9.
-BIG_GEMM_PIXELS = 512
+# Waking the thread pool costs more than copying a column buffer smaller than this (elements):
+# the 1x4x5x5 case ran 3-10x faster serial on this 2-core machine.
+PARALLEL_MIN = 1 << 15
 
 _local = threading.local()              # one workspace per thread: two threads may convolve at once
 
@@ -46,78 +50,106 @@ def _span(n_out, pad, tap_off, step, n_in):
     return lo, max(lo, hi)
 
 
-@njit(parallel=True)
-def _im2col(x, col, geom, rs):
+@njit
+def _im2col_plane(x, col, n, c, geom, rs):
     """col[n*rs_n + g*rs_g + r*rs_r, oh*OW + ow] = xpad[n, c, oh*sh + i*dh, ow*sw + j*dw].
 
     r = (c % (C//G)) * KH*KW + i*KW + j, matching w.reshape(O, -1); out-of-image pixels are 0.
     Shapes: x (N, C, H, W) -> col (rows, OH * OW).
     """
-    N, C, H, W = x.shape
+    _, C, H, W = x.shape
     KH, KW, sh, sw, dh, dw, pt, pl, G, OH, OW = geom
-    rs_n, rs_g, rs_r = rs
     Cg = C // G
-    for nc in prange(N * C):
-        n, c = nc // C, nc % C
-        for i in range(KH):
-            oh0, oh1 = _span(OH, pt, i * dh, sh, H)
-            for j in range(KW):
-                ow0, ow1 = _span(OW, pl, j * dw, sw, W)
-                d = col[n * rs_n + (c // Cg) * rs_g + ((c % Cg) * KH * KW + i * KW + j) * rs_r]
-                d[:oh0 * OW] = 0
-                d[oh1 * OW:] = 0
-                iw0 = ow0 * sw + j * dw - pl
-                for oh in range(oh0, oh1):
-                    s = x[n, c, oh * sh + i * dh - pt, iw0:]
-                    o = d[oh * OW: (oh + 1) * OW]
-                    o[:ow0] = 0
-                    o[ow1:] = 0
-                    o = o[ow0:ow1]
-                    if sw == 1:                 # unit stride: a plain copy that vectorises
-                        for k in range(ow1 - ow0):
-                            o[k] = s[k]
-                    else:
-                        for k in range(ow1 - ow0):
-                            o[k] = s[k * sw]
+    for i in range(KH):
+        oh0, oh1 = _span(OH, pt, i * dh, sh, H)
+        for j in range(KW):
+            ow0, ow1 = _span(OW, pl, j * dw, sw, W)
+            d = col[n * rs[0] + (c // Cg) * rs[1] + ((c % Cg) * KH * KW + i * KW + j) * rs[2]]
+            d[:oh0 * OW] = 0
+            d[oh1 * OW:] = 0
+            iw0 = ow0 * sw + j * dw - pl
+            for oh in range(oh0, oh1):
+                s = x[n, c, oh * sh + i * dh - pt, iw0:]
+                o = d[oh * OW: (oh + 1) * OW]
+                o[:ow0] = 0
+                o[ow1:] = 0
+                o = o[ow0:ow1]
+                if sw == 1:                 # unit stride: a plain copy that vectorises
+                    for k in range(ow1 - ow0):
+                        o[k] = s[k]
+                else:
+                    for k in range(ow1 - ow0):
+                        o[k] = s[k * sw]
+
+
+@njit
+def _col2im_plane(col, gx, n, c, geom, rs):
+    """The adjoint of _im2col_plane: gx[n, c] sums the column entries that copied each pixel.
+
+    Shapes: col (rows, OH * OW) -> gx (N, C, H, W).
+    """
+    _, C, H, W = gx.shape
+    KH, KW, sh, sw, dh, dw, pt, pl, G, OH, OW = geom
+    Cg = C // G
+    gx[n, c] = 0
+    for i in range(KH):
+        oh0, oh1 = _span(OH, pt, i * dh, sh, H)
+        for j in range(KW):
+            ow0, ow1 = _span(OW, pl, j * dw, sw, W)
+            d = col[n * rs[0] + (c // Cg) * rs[1] + ((c % Cg) * KH * KW + i * KW + j) * rs[2]]
+            iw0 = ow0 * sw + j * dw - pl
+            for oh in range(oh0, oh1):
+                t = gx[n, c, oh * sh + i * dh - pt, iw0:]
+                s = d[oh * OW + ow0: oh * OW + ow1]
+                if sw == 1:
+                    for k in range(ow1 - ow0):
+                        t[k] += s[k]
+                else:
+                    for k in range(ow1 - ow0):
+                        t[k * sw] += s[k]
+
+
+# Each (n, c) plane is one task: im2col writes disjoint rows, and col2im's scatter-add stays
+# inside one plane of gx, so the parallel loops need no atomics.
+@njit(parallel=True)
+def _im2col_par(x, col, geom, rs):
+    for nc in prange(x.shape[0] * x.shape[1]):
+        _im2col_plane(x, col, nc // x.shape[1], nc % x.shape[1], geom, rs)
+
+
+@njit
+def _im2col_one(x, col, geom, rs):
+    for nc in range(x.shape[0] * x.shape[1]):
+        _im2col_plane(x, col, nc // x.shape[1], nc % x.shape[1], geom, rs)
 
 
 @njit(parallel=True)
+def _col2im_par(col, gx, geom, rs):
+    for nc in prange(gx.shape[0] * gx.shape[1]):
+        _col2im_plane(col, gx, nc // gx.shape[1], nc % gx.shape[1], geom, rs)
+
+
+@njit
+def _col2im_one(col, gx, geom, rs):
+    for nc in range(gx.shape[0] * gx.shape[1]):
+        _col2im_plane(col, gx, nc // gx.shape[1], nc % gx.shape[1], geom, rs)
+
+
+def _im2col(x, col, geom, rs):
+    """Shapes: x (Nc, C, H, W) -> col (rows, OH * OW), in place."""
+    (_im2col_par if col.size >= PARALLEL_MIN else _im2col_one)(x, col, geom, rs)
+
+
 def _col2im(col, gx, geom, rs):
-    """The adjoint of _im2col: gx[n, c, ...] = sum of the column entries that copied that pixel.
-
-    Each (n, c) plane is owned by one thread, so the scatter-add needs no atomics.
-    Shapes: col (rows, OH * OW) -> gx (N, C, H, W).
-    """
-    N, C, H, W = gx.shape
-    KH, KW, sh, sw, dh, dw, pt, pl, G, OH, OW = geom
-    rs_n, rs_g, rs_r = rs
-    Cg = C // G
-    for nc in prange(N * C):
-        n, c = nc // C, nc % C
-        gx[n, c] = 0
-        for i in range(KH):
-            oh0, oh1 = _span(OH, pt, i * dh, sh, H)
-            for j in range(KW):
-                ow0, ow1 = _span(OW, pl, j * dw, sw, W)
-                d = col[n * rs_n + (c // Cg) * rs_g + ((c % Cg) * KH * KW + i * KW + j) * rs_r]
-                iw0 = ow0 * sw + j * dw - pl
-                for oh in range(oh0, oh1):
-                    t = gx[n, c, oh * sh + i * dh - pt, iw0:]
-                    s = d[oh * OW + ow0: oh * OW + ow1]
-                    if sw == 1:
-                        for k in range(ow1 - ow0):
-                            t[k] += s[k]
-                    else:
-                        for k in range(ow1 - ow0):
-                            t[k * sw] += s[k]
+    """Shapes: col (rows, OH * OW) -> gx (Nc, C, H, W), in place."""
+    (_col2im_par if col.size >= PARALLEL_MIN else _col2im_one)(col, gx, geom, rs)
 
 
-def _chunks(spec, dtype, big=False):
+def _chunks(spec, dtype):
     """Yield (n0, n1, col, rs, geom): a column buffer for samples [n0, n1), its row strides.
 
-    Per-sample layout col (Nc, G, R, P): y[n, g] = w[g] @ col[n, g] lands in NCHW directly.
-    Big layout col (G, R, Nc, P): one GEMM per group sums grad_weight over the whole chunk.
-    Shapes: R = C//G * KH * KW, P = OH * OW; col is returned as (rows, P).
+    Layout col (G, R, Nc, P), seen as (rows, P): one GEMM per group covers the whole chunk.
+    Shapes: R = C//G * KH * KW, P = OH * OW.
     """
     (sh, sw), (dh, dw), (pt, _, pl, _) = spec.stride, spec.dilation, spec.padding
     G, R, P = spec.groups, spec.C // spec.groups * spec.KH * spec.KW, spec.OH * spec.OW
@@ -126,20 +158,31 @@ def _chunks(spec, dtype, big=False):
     for n0 in range(0, spec.N, chunk):
         Nc = min(chunk, spec.N - n0)
         col = _workspace(Nc * G * R * P, dtype).reshape(-1, P)
-        yield n0, n0 + Nc, col, ((1, R * Nc, Nc) if big else (G * R, R, 1)), geom
+        yield n0, n0 + Nc, col, (1, R * Nc, Nc), geom
+
+
+def _to_groups(a, G):
+    """The chunk of an NCHW array as GEMM operands, one per group (a transposed copy).
+
+    Shapes: (Nc, G * K, P) -> (G, K, Nc * P).
+    """
+    Nc, GK, P = a.shape
+    return np.ascontiguousarray(a.reshape(Nc, G, GK // G, P).transpose(1, 2, 0, 3)).reshape(
+        G, GK // G, Nc * P)
 
 
 def forward(x, w, spec):
-    """y[n] = w @ im2col(x[n]) for each sample (and group) of each chunk.
+    """y = w @ im2col(x), one GEMM per chunk and group.
 
     Shapes: x (N, C, H, W), w (O, C // groups, KH, KW) -> y (N, O, OH, OW).
     """
     G, O, P = spec.groups, spec.O, spec.OH * spec.OW
     x, wg = np.ascontiguousarray(x), w.reshape(G, O // G, -1)
-    y = np.empty((spec.N, G, O // G, P), x.dtype)
+    y = np.empty((spec.N, O, P), x.dtype)
     for n0, n1, col, rs, geom in _chunks(spec, x.dtype):
         _im2col(x[n0:n1], col, geom, rs)
-        np.matmul(wg, col.reshape(n1 - n0, G, -1, P), out=y[n0:n1])
+        yc = np.matmul(wg, col.reshape(G, -1, (n1 - n0) * P))             # (G, O//G, Nc*P)
+        y[n0:n1] = yc.reshape(O, n1 - n0, P).transpose(1, 0, 2)
     return y.reshape(spec.y_shape)
 
 
@@ -150,13 +193,13 @@ def grad_input(gy, w, spec):
     """
     G, O, P = spec.groups, spec.O, spec.OH * spec.OW
     wt = w.reshape(G, O // G, -1).transpose(0, 2, 1)                    # (G, R, O//G), no copy
-    gy = np.ascontiguousarray(gy).reshape(spec.N, G, O // G, P)
+    gy = gy.reshape(spec.N, O, P)
     # One output channel per group (depthwise) makes the GEMM an outer product: a broadcast
     # multiply is ~4x faster than the many tiny GEMMs matmul would dispatch (measured).
     product = np.multiply if O == G else np.matmul
     gx = np.empty(spec.x_shape, gy.dtype)
     for n0, n1, col, rs, geom in _chunks(spec, gy.dtype):
-        product(wt, gy[n0:n1], out=col.reshape(n1 - n0, G, -1, P))
+        product(wt, _to_groups(gy[n0:n1], G), out=col.reshape(G, -1, (n1 - n0) * P))
         _col2im(col, gx[n0:n1], geom, rs)
     return gx
 
@@ -167,17 +210,10 @@ def grad_weight(x, gy, spec):
     Shapes: x (N, C, H, W), gy (N, O, OH, OW) -> gw (O, C // groups, KH, KW).
     """
     G, O, P = spec.groups, spec.O, spec.OH * spec.OW
-    x, gy = np.ascontiguousarray(x), np.ascontiguousarray(gy).reshape(spec.N, G, O // G, P)
+    x, gy = np.ascontiguousarray(x), gy.reshape(spec.N, O, P)
     gw = np.zeros((G, O // G, spec.C // G * spec.KH * spec.KW), x.dtype)
-    # Small images make per-sample GEMMs thin (inner size P): the big layout sums the whole
-    # chunk in one GEMM per group, at the price of a transposed copy of gy (the small operand).
-    big = P < BIG_GEMM_PIXELS
-    for n0, n1, col, rs, geom in _chunks(spec, x.dtype, big):
+    for n0, n1, col, rs, geom in _chunks(spec, x.dtype):
         _im2col(x[n0:n1], col, geom, rs)
-        Nc = n1 - n0
-        if big:
-            gyc = np.ascontiguousarray(gy[n0:n1].transpose(1, 2, 0, 3)).reshape(G, -1, Nc * P)
-            gw += np.matmul(gyc, col.reshape(G, -1, Nc * P).transpose(0, 2, 1))
-        else:
-            gw += np.matmul(gy[n0:n1], col.reshape(Nc, G, -1, P).transpose(0, 1, 3, 2)).sum(0)
+        colt = col.reshape(G, -1, (n1 - n0) * P).transpose(0, 2, 1)      # BLAS reads it as is
+        gw += np.matmul(_to_groups(gy[n0:n1], G), colt)
     return gw.reshape(spec.w_shape)
