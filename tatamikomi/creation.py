@@ -39,8 +39,8 @@ def _leaf_dtypes(data, found):
         raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
 
 
-def _infer_array(data):
-    """A fresh ndarray of the dtype PyTorch infers for data."""
+def _infer_array(data, dtype=None):
+    """A fresh ndarray of the given dtype, or of the one PyTorch infers for data."""
     if isinstance(data, Tensor):
         return data.array.copy()
     if isinstance(data, np.ndarray):
@@ -48,8 +48,8 @@ def _infer_array(data):
         return data.copy()
     found = set()
     _leaf_dtypes(data, found)
-    dt = dtypes.get_default_dtype()
-    if found:
+    dt = dtype or dtypes.get_default_dtype()
+    if found and dtype is None:
         dt = found.pop()
         for d in found:
             dt = dtypes.promote_types(dt, d)
@@ -60,7 +60,7 @@ def _infer_array(data):
 
 def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
     """A new tensor holding a copy of data, its dtype inferred as PyTorch does."""
-    return _finish(_infer_array(data), dtype, requires_grad)
+    return _finish(_infer_array(data, dtype), dtype, requires_grad)
 
 
 def from_numpy(array):

@@ -1,0 +1,2 @@
+"""Utilities with PyTorch's names: `tatamikomi.utils.data`."""
+from . import data
