@@ -97,11 +97,23 @@ def linear(input, weight, bias=None):  # noqa: A002
         rows = int(np.prod(input.shape[:-1], dtype=np.int64)) if input.ndim > 1 else 1
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x"
                            f"{input.shape[-1] if input.ndim else 1} and {weight.shape[-1]}x"
-                           f"{weight.shape[0]})")
+                           f"{weight.shape[0]})" + _linear_hint(input))
     if input.dtype != weight.dtype:
         raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got "
                            f"{input.dtype.torch_name} and {weight.dtype.torch_name}")
     return L.Linear.apply(input, weight, bias)
+
+
+def _linear_hint(x):
+    """A second line for a width mismatch: the width the previous layer actually produces."""
+    if x.ndim == 0:
+        return ""
+    if x.ndim > 2:                              # usually a conv map that was never flattened
+        return (f"\nHint: the input {list(x.shape)} was not flattened (Linear uses only its last "
+                f"dimension); x.flatten(1) gives {int(np.prod(x.shape[1:]))} features per "
+                "sample")
+    return (f"\nHint: the input has {x.shape[-1]} features per sample; "
+            f"nn.Linear(in_features={x.shape[-1]}, ...) would accept it")
 
 
 def sigmoid(input):  # noqa: A002
@@ -149,6 +161,10 @@ def _pool_checks(x, kernel, stride, padding, dilation, ceil_mode):
         if p > (d * (k - 1) + 1) // 2:
             raise RuntimeError(f"pad should be at most half of effective kernel size, but got "
                                f"pad={p}, kernel_size={k} and dilation={d}")
+    if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:   # the CPU kernel's own rule
+        raise RuntimeError(f"pad should be smaller than or equal to half of kernel size, but got "
+                           f"padW = {padding[1]}, padH = {padding[0]}, kW = {kernel[1]}, "
+                           f"kH = {kernel[0]}")
     C, H, W = x.shape[-3:]
     OH = P.out_size(H, kernel[0], stride[0], padding[0], dilation[0], ceil_mode)
     OW = P.out_size(W, kernel[1], stride[1], padding[1], dilation[1], ceil_mode)
