@@ -193,9 +193,14 @@ def _check_channels(shape, wshape, groups):
         raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} at "
                            f"dimension 0, but got weight of size [{list(wshape)}] instead")
     if shape[1] != Cg * groups:
+        # channels-last only when C is last and smaller than H and W: a 5-wide map is not
+        last = shape[-1] == Cg * groups and shape[-1] < min(shape[1], shape[2])
+        hint = ("\nHint: the input looks channels-last (N, H, W, C); convs want (N, C, H, W): "
+                "x.permute(0, 3, 1, 2), or x.permute(2, 0, 1) for one unbatched image"
+                if last else "")
         raise RuntimeError(f"Given groups={groups}, weight of size {list(wshape)}, expected "
                            f"input{list(shape)} to have {Cg * groups} channels, but got "
-                           f"{shape[1]} channels instead")
+                           f"{shape[1]} channels instead" + hint)
 
 
 def _check_dilation(dilation, kernel):

@@ -8,8 +8,9 @@ from ..tensor import Tensor
 class MaxPool2d(Function):
     """Shapes: x (N, C, H, W) -> y (N, C, OH, OW), given the kernel's output and winners."""
 
-    def forward(self, x, *, y, indices):
+    def forward(self, x, *, y, indices, geom=None):
         self.indices, self.x_shape = indices, x.shape
+        self.geom = geom          # (kernel, stride, padding, dilation, ceil_mode), for tools/
         return y
 
     def backward(self, gy):
@@ -22,7 +23,8 @@ def max_pool(x, kernel, stride, padding, dilation, ceil_mode):
     Shapes: x (N, C, H, W) -> y (N, C, OH, OW), indices (N, C, OH, OW) int64.
     """
     y, idx = pool.max_forward(x.array, kernel, stride, padding, dilation, ceil_mode)
-    return MaxPool2d.apply(x, y=y, indices=idx), Tensor._make(idx)
+    geom = (kernel, stride, padding, dilation, ceil_mode)
+    return MaxPool2d.apply(x, y=y, indices=idx, geom=geom), Tensor._make(idx)
 
 
 class AvgPool2d(Function):
@@ -30,7 +32,7 @@ class AvgPool2d(Function):
 
     def forward(self, x, *, kernel, stride, padding, ceil_mode, count_include_pad, divisor):
         self.args = (kernel, stride, padding, count_include_pad, divisor)
-        self.x_shape = x.shape
+        self.x_shape, self.geom = x.shape, (kernel, stride, padding, (1, 1), ceil_mode)
         return pool.avg_forward(x, kernel, stride, padding, ceil_mode, count_include_pad,
                                 divisor)
 
@@ -42,7 +44,7 @@ class AdaptiveAvgPool2d(Function):
     """Shapes: x (N, C, H, W) -> y (N, C, OH, OW)."""
 
     def forward(self, x, *, output_size):
-        self.x_shape = x.shape
+        self.x_shape, self.output_size = x.shape, output_size
         return pool.adaptive_avg_forward(x, output_size)
 
     def backward(self, gy):

@@ -1,0 +1,1 @@
+"""Tools built on the library: training, benchmarks, and (later) summaries and drawings."""

@@ -1,0 +1,165 @@
+"""A model's layer table: output shapes, parameters, MACs, memory, conv kernel, receptive field.
+
+MACs count multiply-accumulates of conv (N*O*OH*OW*(C/groups)*KH*KW) and linear (N*in*out)
+layers only; pooling, activations, dropout and normalization count 0. FLOPs = 2 x MACs.
+"""
+import importlib
+import importlib.util
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import dtypes, nn
+from ..ops.conv import Conv2d
+from ..ops.movement import Reshape
+from . import receptive
+
+CONVENTION = "\n".join([
+    "MACs: conv N*O*OH*OW*(C/groups)*KH*KW, linear N*in*out; pooling, activations, dropout and",
+    "normalization count 0. FLOPs = 2 x MACs. RF, jump, start: receptive field of the layer's",
+    "output in input pixels (height x width); start: centre of unit 0 (pixel centres 0, 1, ...)."])
+
+
+@dataclass
+class Row:
+    """One call of one leaf module."""
+
+    name: str
+    type: str
+    output_shape: list
+    params: int
+    macs: int
+    memory: int                # bytes of the output
+    kernel: str = None         # the conv kernel tatamikomi chose, e.g. 'im2col'
+    rf: tuple = None           # (height, width); None where the output is not spatial
+    jump: tuple = None
+    start: tuple = None
+
+    @property
+    def flops(self):
+        return 2 * self.macs
+
+
+def _pair_text(v):
+    return "-" if v is None else "x".join(f"{a:g}" for a in v)
+
+
+class Summary:
+    """The rows of summary(), totals as attributes, and the table as str()."""
+
+    def __init__(self, rows, input_size, dtype, total_params, trainable_params):
+        self.rows, self.input_size, self.dtype = rows, list(input_size), dtype
+        self.total_params, self.trainable_params = total_params, trainable_params
+        self.total_macs = sum(r.macs for r in rows)
+        self.total_flops = 2 * self.total_macs
+
+    def __str__(self):
+        head = ["Layer", "Type", "Output shape", "Params", "MACs", "Out bytes", "Kernel", "RF",
+                "Jump", "Start"]
+        body = [[r.name, r.type, str(r.output_shape), f"{r.params:,}", f"{r.macs:,}",
+                 f"{r.memory:,}", r.kernel or "-", _pair_text(r.rf), _pair_text(r.jump),
+                 _pair_text(r.start)] for r in self.rows]
+        widths = [max(len(line[i]) for line in [head] + body) for i in range(len(head))]
+        left = {0, 1, 2, 6}                        # text columns; numbers align right
+
+        def fmt(line):
+            cells = [c.ljust(w) if i in left else c.rjust(w)
+                     for i, (c, w) in enumerate(zip(line, widths))]
+            return "  ".join(cells).rstrip()
+
+        rule = "-" * len(fmt(head))
+        memory = sum(r.memory for r in self.rows)
+        outside = self.total_params - sum(r.params for r in self.rows)
+        lines = [fmt(head), rule, *map(fmt, body), rule,
+                 f"Input: {self.input_size} {self.dtype}",
+                 f"Total params: {self.total_params:,}",
+                 f"Trainable params: {self.trainable_params:,}",
+                 f"Non-trainable params: {self.total_params - self.trainable_params:,}",
+                 f"Total MACs: {self.total_macs:,}",
+                 f"Total FLOPs: {self.total_flops:,}",
+                 f"Output memory of all layers: {memory:,} bytes"]
+        if outside:
+            lines.append(f"Params outside the listed layers (unused or held by containers): "
+                         f"{outside:,}")
+        return "\n".join(lines + [rule, CONVENTION])
+
+
+def _conv_node(t):
+    """The Conv2d node that made t, looking through the squeeze of an unbatched call."""
+    node = t._node
+    while isinstance(node, Reshape):
+        node = node.inputs[0]._node
+    return node if isinstance(node, Conv2d) else None
+
+
+def _row(name, module, out, new_params, x, cache):
+    """A Row for one call: shape, params, MACs (conv from the traced spec), kernel, field."""
+    macs, kernel = 0, None
+    conv = _conv_node(out)
+    if isinstance(module, nn.Conv2d) and conv is not None:
+        macs, kernel = conv.spec.macs, conv.kernel.__name__.rsplit(".", 1)[-1]
+    elif isinstance(module, nn.Linear):
+        macs = out.numel() * module.in_features      # out.numel() = N * out_features
+    try:
+        rf = receptive.trace(out, x, cache)
+    except (NotImplementedError, ValueError):      # unsupported op: leave the field blank
+        rf = None
+    spatial = rf is not None and not rf.flattened
+    return Row(name or type(module).__name__, type(module).__name__, list(out.shape),
+               new_params, macs, out.array.nbytes, kernel, rf.size if spatial else None,
+               rf.jump if spatial else None, rf.start if spatial else None)
+
+
+def summary(model, input_size, dtype=dtypes.float32):
+    """Run model once on zeros of input_size and tabulate every call of every leaf module.
+
+    The forward records the graph (the receptive field and the chosen kernel are read from it)
+    in eval mode, and runs no backward. Parameters shared by several layers count once.
+    """
+    calls = []
+    leaves = [(n, m) for n, m in model.named_modules() if not any(True for _ in m.children())]
+    handles = [m.register_forward_hook(
+        lambda mod, args, result, name=n: calls.append((name, mod, result))) for n, m in leaves]
+    try:
+        x, _ = receptive.forward(model, input_size, dtype)
+    finally:
+        for h in handles:
+            h.remove()
+    rows, seen, cache = [], set(), {}
+    for name, module, result in calls:
+        out = result[0] if isinstance(result, (tuple, list)) else result
+        new = [p for p in module.parameters() if id(p) not in seen]
+        seen.update(id(p) for p in new)
+        rows.append(_row(name, module, out, sum(p.numel() for p in new), x, cache))
+    params = list(model.parameters())
+    return Summary(rows, input_size, dtype, sum(p.numel() for p in params),
+                   sum(p.numel() for p in params if p.requires_grad))
+
+
+def load(target):
+    """'path/to/file.py:ClassName' or 'package.module:ClassName' -> the class."""
+    where, _, cls = target.rpartition(":")
+    if not where or not cls:
+        raise SystemExit(f"expected FILE.py:ClassName, got {target!r}")
+    if where.endswith(".py"):
+        path = Path(where).resolve()
+        sys.path.insert(0, str(path.parent))         # so the file can import its neighbours
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    else:
+        module = importlib.import_module(where)
+    return getattr(module, cls)
+
+
+def add_arguments(p):
+    p.add_argument("model", help="FILE.py:ClassName (instantiated with no arguments)")
+    p.add_argument("--input", required=True, help="input size N,C,H,W, e.g. 1,1,28,28")
+    p.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+
+
+def main(args):
+    model = load(args.model)()
+    size = tuple(int(v) for v in args.input.split(","))
+    print(summary(model, size, getattr(dtypes, args.dtype)))
+    return 0
