@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 import tatamikomi as tm
-from tatamikomi.tools.models import SimpleCNN
+from tatamikomi.tools.models import SimpleCNN, simple_cnn_class
 from tatamikomi.tools.train import mnist_root
 from tatamikomi.utils import data as tm_data
 from tatamikomi.vision import datasets
@@ -26,26 +26,7 @@ from tatamikomi.vision import datasets
 torch.set_num_threads(2)
 
 
-class TorchSimpleCNN(torch.nn.Module):
-    """The same network in PyTorch."""
-
-    def __init__(self):
-        super().__init__()
-        nn = torch.nn
-        self.conv1 = nn.Conv2d(1, 32, kernel_size=3, padding=1)
-        self.conv2 = nn.Conv2d(32, 64, kernel_size=3, padding=1)
-        self.fc1 = nn.Linear(64 * 7 * 7, 128)
-        self.fc2 = nn.Linear(128, 10)
-        self.pool = nn.MaxPool2d(2, 2)
-        self.dropout = nn.Dropout(0.25)
-
-    def forward(self, x):
-        F = torch.nn.functional
-        x = self.pool(F.relu(self.conv1(x)))
-        x = self.pool(F.relu(self.conv2(x)))
-        x = x.view(-1, 64 * 7 * 7)
-        x = self.dropout(F.relu(self.fc1(x)))
-        return self.fc2(x)
+TorchSimpleCNN = simple_cnn_class(torch.nn, torch.nn.functional)
 
 
 def arrays(root, train, limit):

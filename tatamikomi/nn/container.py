@@ -4,7 +4,21 @@ from collections import OrderedDict
 from .module import Module
 
 
-class Sequential(Module):
+class _Listed(Module):
+    """Children named "0", "1", ...: len, iteration and append shared by the containers."""
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def append(self, module):
+        self.add_module(str(len(self)), module)
+        return self
+
+
+class Sequential(_Listed):
     """Modules applied in order; indexable, sliceable, iterable."""
 
     def __init__(self, *args):
@@ -22,23 +36,13 @@ class Sequential(Module):
             return Sequential(OrderedDict(mods[idx]))
         return mods[idx][1]
 
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
-
     def forward(self, input):  # noqa: A002
         for m in self._modules.values():
             input = m(input)
         return input
 
 
-class ModuleList(Module):
+class ModuleList(_Listed):
     """A list of modules, registered so their parameters are found."""
 
     def __init__(self, modules=None):
@@ -49,16 +53,6 @@ class ModuleList(Module):
     def __getitem__(self, idx):
         mods = list(self._modules.values())
         return ModuleList(mods[idx]) if isinstance(idx, slice) else mods[idx]
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
 
     def extend(self, modules):
         for m in modules:

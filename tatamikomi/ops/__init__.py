@@ -178,13 +178,17 @@ def arg_extreme(t, dim, keepdim, largest):
 
 
 def maximum(a, b):
-    a, b = operands(a, b)
-    return where(a.array >= b.array, a, b)
+    return _pick(np.greater_equal, a, b)
 
 
 def minimum(a, b):
+    return _pick(np.less_equal, a, b)
+
+
+def _pick(keep_a, a, b):
+    """Element-wise a where keep_a(a, b), else b (the gradient follows the kept one)."""
     a, b = operands(a, b)
-    return where(a.array <= b.array, a, b)
+    return Where.apply(a, b, cond=keep_a(a.array, b.array))
 
 
 def where(cond, a, b):
