@@ -29,6 +29,6 @@ double = float64
 half = float16
 long = int64
 int = int32
-from . import nn, optim, utils  # torch.nn, torch.optim and torch.utils.data come with `import torch`
+from . import nn, optim, utils  # as torch.nn, torch.optim, torch.utils come with `import torch`
 
 __version__ = "0.1.0"
