@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from tatamikomi import kernels
-from tatamikomi.kernels import ConvSpec, direct, im2col
+from tatamikomi.kernels import ConvSpec, depthwise, direct, gemm1x1, im2col
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -26,6 +26,22 @@ CASES = [
     ((1, 2, 5, 6), (3, 2, 7, 5), (1, 1), (3, 3, 2, 2), (1, 1), 1),      # big kernel, big pad
     ((1, 2, 3, 3), (3, 2, 2, 2), (2, 1), (3, 3, 3, 3), (1, 1), 1),      # rows entirely in padding
     ((2, 3, 32, 40), (4, 3, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),    # >= 1024 pixels per sample
+    # depthwise: big kernel in big padding, multiplier 3 with stride/dilation/uneven pad, N = 1
+    ((2, 4, 5, 5), (4, 1, 5, 5), (1, 1), (4, 4, 4, 4), (1, 1), 4),
+    ((2, 4, 9, 11), (12, 1, 3, 2), (2, 3), (2, 0, 1, 3), (2, 1), 4),
+    ((1, 5, 10, 9), (5, 1, 3, 3), (1, 1), (2, 0, 1, 1), (2, 3), 5),     # stride 1, dilated
+    ((3, 2, 6, 7), (4, 1, 3, 3), (1, 1), (0, 0, 0, 0), (1, 1), 2),      # no padding
+    # 1x1: plain, strided (rows/cols skipped), grouped + dilated, N = 1, and padded (not gemm1x1)
+    ((2, 4, 8, 8), (8, 4, 1, 1), (1, 1), (0, 0, 0, 0), (1, 1), 1),
+    ((2, 4, 9, 7), (8, 4, 1, 1), (2, 3), (0, 0, 0, 0), (1, 1), 1),
+    ((2, 4, 9, 7), (8, 2, 1, 1), (2, 1), (0, 0, 0, 0), (3, 1), 2),
+    ((1, 6, 5, 4), (3, 6, 1, 1), (2, 2), (0, 0, 0, 0), (1, 1), 1),
+    ((2, 4, 5, 5), (3, 4, 1, 1), (1, 1), (1, 1, 1, 1), (1, 1), 1),
+    # Winograd 3x3: odd output (cropped tiles), no padding, uneven padding, pad 3 (not claimed)
+    ((2, 4, 9, 7), (8, 4, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),
+    ((2, 4, 9, 8), (5, 4, 3, 3), (1, 1), (0, 0, 0, 0), (1, 1), 1),
+    ((1, 3, 6, 9), (5, 3, 3, 3), (1, 1), (0, 2, 2, 1), (1, 1), 1),
+    ((1, 2, 4, 4), (3, 2, 3, 3), (1, 1), (3, 3, 3, 3), (1, 1), 1),
 ]
 SPECS = [ConvSpec.make(x, w, s, p, d, g, dtype="float64") for x, w, s, p, d, g in CASES]
 IDS = [f"x{s.x_shape}w{s.w_shape}s{s.stride}p{s.padding}d{s.dilation}g{s.groups}" for s in SPECS]
@@ -65,8 +81,9 @@ def test_direct_matches_torch(spec):
 
 @pytest.fixture(params=["parallel", "serial"])
 def variant(request, monkeypatch):
-    """Run im2col's Numba loops both ways, whatever the size."""
-    monkeypatch.setattr(im2col, "PARALLEL_MIN", 0 if request.param == "parallel" else 1 << 60)
+    """Run the Numba kernels' loops both ways, whatever the size."""
+    for module in (im2col, depthwise):
+        monkeypatch.setattr(module, "PARALLEL_MIN", 0 if request.param == "parallel" else 1 << 60)
 
 
 @pytest.mark.parametrize("name", [n for n in kernels.KERNELS if n != "direct"])
@@ -97,9 +114,10 @@ def test_im2col_chunks_agree(spec, variant, monkeypatch):
 
 @pytest.mark.parametrize("name", list(kernels.KERNELS))
 def test_float32_stays_float32_and_fresh(name):
-    spec = SPECS[7]
+    kernel = kernels.KERNELS[name]
+    spec = next(s for s in [SPECS[7], *SPECS] if kernel.supports(s))     # the first it claims
     x, w, gy = arrays(spec, "float32")
-    for out, shape in zip(run(kernels.KERNELS[name], x, w, gy, spec),
+    for out, shape in zip(run(kernel, x, w, gy, spec),
                           (spec.y_shape, spec.x_shape, spec.w_shape)):
         assert out.dtype == np.float32 and out.shape == shape and out.flags.c_contiguous
         assert not any(np.shares_memory(out, a) for a in (x, w, gy))
@@ -134,3 +152,57 @@ def test_unknown_and_unsupported_kernels(monkeypatch):
     with kernels.use("never"), pytest.raises(ValueError) as e:
         kernels.select(spec)
     assert str(e.value) == f"conv kernel 'never' cannot run {spec}"
+
+
+CLAIMS = {                      # which of the CASES each kernel must claim (by index)
+    "depthwise": {2, 8, 9, 14, 15, 16, 17},     # 2: C = 1 is depthwise with multiplier 3
+    "gemm1x1": {18, 19, 20, 21},
+    "winograd": {0, 1, 13, 23, 24, 25},
+}
+
+
+@pytest.mark.parametrize("name", sorted(CLAIMS))
+def test_supports_claims_exactly(name):
+    claimed = {i for i, spec in enumerate(SPECS) if kernels.KERNELS[name].supports(spec)}
+    assert claimed == CLAIMS[name]
+
+
+def test_rules_pick_depthwise_else_im2col(monkeypatch):
+    monkeypatch.delenv("TATAMIKOMI_CONV", raising=False)
+    assert kernels.select(SPECS[8]) is depthwise
+    assert kernels.select(SPECS[7]) is im2col
+    assert kernels.select(SPECS[2]) is im2col                # C = 1: depthwise, but not chosen
+
+
+def test_gemm1x1_batch_per_sample_agrees(monkeypatch):
+    spec = SPECS[19]
+    x, w, gy = arrays(spec)
+    folded = run(gemm1x1, x, w, gy, spec)
+    monkeypatch.setattr(gemm1x1, "FOLD_MIN_N", 1 << 60)
+    for ours, ref in zip(run(gemm1x1, x, w, gy, spec), folded):
+        np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-12)
+
+
+def test_autotuner_caches_a_supporting_kernel(monkeypatch):
+    from tatamikomi.backends import conv
+    monkeypatch.delenv("TATAMIKOMI_CONV", raising=False)
+    monkeypatch.setattr(conv, "benchmark", True)
+    conv.clear_cache()
+    calls = []
+    real = kernels._tuned
+    monkeypatch.setattr(kernels, "_tuned", lambda spec, cache: calls.append(spec) or real(
+        spec, cache))
+    try:
+        for spec in (SPECS[8], SPECS[18], SPECS[0]):
+            chosen = kernels.select(spec)
+            assert chosen is not direct and chosen.supports(spec)
+            assert kernels.select(spec) is chosen                   # cached: same choice
+            assert conv.cache[spec] in kernels.KERNELS
+        assert len(conv.cache) == 3
+        with kernels.use("im2col"):                                 # use() still wins
+            assert kernels.select(SPECS[8]) is im2col
+        with kernels.use("winograd"), pytest.raises(ValueError):    # and still refuses
+            kernels.select(SPECS[8])
+    finally:
+        conv.clear_cache()
+    assert conv.cache == {}
