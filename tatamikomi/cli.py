@@ -1,4 +1,4 @@
-"""`python -m tatamikomi {train, demo}`: argparse only; each tools module brings its own options."""
+"""`python -m tatamikomi VERB`: argparse only; each tools module brings its own options."""
 import argparse
 import importlib
 
@@ -7,6 +7,7 @@ COMMANDS = {                        # verb -> module in tatamikomi.tools
     "demo": "demo",
     "summary": "summary",
     "explain": "explain",
+    "bench": "bench",
 }
 
 
