@@ -213,7 +213,8 @@ class Module:
     # ----- state
     def state_dict(self, destination=None, prefix="", keep_vars=False):
         out = OrderedDict() if destination is None else destination
-        for mp, m in self.named_modules(prefix=prefix.rstrip(".")):
+        # no de-duplication here: a module reachable by two names is saved under both
+        for mp, m in self.named_modules(prefix=prefix.rstrip("."), remove_duplicate=False):
             skip = m.__dict__.get("_non_persistent", set())
             for store in (m._parameters, m._buffers):
                 for name, t in store.items():
