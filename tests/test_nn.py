@@ -266,9 +266,9 @@ def test_load_state_dict_errors_and_non_strict():
     bad = {k: v for k, v in theirs.state_dict().items() if k != "head.bias"}
     bad["extra"] = torch.zeros(1)
     for strict_bad in (bad, {**theirs.state_dict(), "head.bias": torch.zeros(4)}):
-        assert_same_error(lambda: ours.load_state_dict({k: tm.tensor(v.numpy())
-                                                        for k, v in strict_bad.items()}),
-                          lambda: theirs.load_state_dict(strict_bad))
+        converted = {k: tm.tensor(v.numpy()) for k, v in strict_bad.items()}
+        assert_same_error(lambda c=converted: ours.load_state_dict(c),
+                          lambda s=strict_bad: theirs.load_state_dict(s))
     r1 = ours.load_state_dict({k: tm.tensor(v.numpy()) for k, v in bad.items()}, strict=False)
     r2 = theirs.load_state_dict(bad, strict=False)
     assert (r1.missing_keys, r1.unexpected_keys) == (r2.missing_keys, r2.unexpected_keys)
@@ -321,7 +321,7 @@ def test_chapter_simple_cnn_matches_torch():
     lo.backward()
     lt.backward()
     assert_close(lo, lt, "float32")
-    for (n, a), (_, b) in zip(ours.named_parameters(), theirs.named_parameters()):
+    for (_, a), (_, b) in zip(ours.named_parameters(), theirs.named_parameters()):
         assert_close(a.grad, b.grad, "float32", scale=max(1.0, float(b.grad.abs().max())))
 
 
