@@ -330,3 +330,18 @@ def test_device_api():
     d = tm.device("cuda" if tm.cuda.is_available() else "cpu")
     assert str(d) == "cpu" and tm.ones(2).to(d).device == d
     assert repr(d) == repr(torch.device("cpu"))
+
+
+def test_errors_inside_models_name_the_layer_after_pytorchs_text():
+    def make(nn):
+        return nn.Sequential(nn.Conv2d(1, 8, 3), nn.MaxPool2d(2),
+                             nn.Sequential(nn.Conv2d(8, 8, 5), nn.ReLU()))
+    x = rand(1, 1, 8, 8, dtype="float32")
+    with pytest.raises(RuntimeError) as ours:
+        make(tm.nn)(tm.tensor(x))
+    with pytest.raises(RuntimeError) as theirs:
+        make(torch.nn)(torch.tensor(x))
+    first, hint = str(ours.value).split("\n")
+    assert first == str(theirs.value)
+    # the 8x8 input shrinks to 6x6 (conv 3) and 3x3 (pool 2): the 5x5 kernel in layer 2.0 fails
+    assert hint == "Hint: raised in layer '2.0' (Conv2d), whose input has size [1, 8, 3, 3]"

@@ -271,7 +271,11 @@ class Module:
             out = hook(self, args)
             if out is not None:
                 args = out if isinstance(out, tuple) else (out,)
-        result = self.forward(*args, **kwargs)
+        try:
+            result = self.forward(*args, **kwargs)
+        except RuntimeError as e:
+            _locate(e, self, args)
+            raise
         for hook in list(self._forward_hooks.values()):
             out = hook(self, args, result)
             if out is not None:
@@ -297,6 +301,31 @@ class Module:
     def __dir__(self):
         return sorted(set(super().__dir__()) | set(self._parameters) | set(self._modules) |
                       set(self._buffers))
+
+
+def _locate(e, module, args):
+    """Append (or lengthen) a hint line naming the layer a forward failed in, and its input.
+
+    PyTorch's message stays the first line; each enclosing module that re-raises prefixes
+    the child's attribute name, so the outermost call leaves the full path ('features.3').
+    """
+    info = getattr(e, "_tatamikomi_layer", None)
+    if info is None:
+        shape = list(args[0].shape) if args and isinstance(args[0], Tensor) else None
+        info = e._tatamikomi_layer = {"base": str(e), "path": "", "leaf": module,
+                                      "inner": module, "shape": shape}
+    else:
+        name = next((n for n, m in module._modules.items() if m is info["inner"]), None)
+        if name is None:
+            return
+        info["path"] = name + ("." + info["path"] if info["path"] else "")
+        info["inner"] = module
+    if not info["path"]:
+        return
+    where = f"Hint: raised in layer '{info['path']}' ({type(info['leaf']).__name__})"
+    if info["shape"] is not None:
+        where += f", whose input has size {info['shape']}"
+    e.args = (info["base"] + "\n" + where,) + e.args[1:]
 
 
 def _torch_size(shape):
