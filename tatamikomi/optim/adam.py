@@ -1,75 +1,98 @@
 """Adam and AdamW (Kingma & Ba, 2015; Loshchilov & Hutter, 2019), as PyTorch's CPU path."""
-import math
-
 import numpy as np
 
 from ..tensor import Tensor
 from .optimizer import Optimizer
 
 
-def _check(lr, betas, eps, weight_decay):
-    if lr < 0.0:
-        raise ValueError(f"Invalid learning rate: {lr}")
-    if eps < 0.0:
-        raise ValueError(f"Invalid epsilon value: {eps}")
-    for i, b in enumerate(betas):
-        if not 0.0 <= b < 1.0:
-            raise ValueError(f"Invalid beta parameter at index {i}: {b}")
-    if weight_decay < 0.0:
-        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-
-
 class Adam(Optimizer):
-    """Moment estimates with bias correction; weight_decay adds wd * p to the gradient (L2)."""
-
-    decoupled = False
+    """Bias-corrected moment estimates; weight_decay adds wd * p to the gradient (L2)."""
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  amsgrad=False, *, foreach=None, maximize=False, capturable=False,
-                 differentiable=False, fused=None, decoupled_weight_decay=None):
-        _check(lr, betas, eps, weight_decay)
-        decoupled = self.decoupled if decoupled_weight_decay is None else decoupled_weight_decay
-        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                                      amsgrad=amsgrad, maximize=maximize, foreach=foreach,
-                                      capturable=capturable, differentiable=differentiable,
-                                      fused=fused, decoupled_weight_decay=decoupled))
+                 differentiable=False, fused=None, decoupled_weight_decay=False):
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        for i in (0, 1):
+            if not 0.0 <= betas[i] < 1.0:
+                raise ValueError(f"Invalid beta parameter at index {i}: {betas[i]}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if not all(isinstance(b, float) for b in betas[:2]) and \
+                not all(isinstance(b, Tensor) for b in betas[:2]):
+            raise ValueError("betas must be either both floats or both Tensors")
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+                                      weight_decay=weight_decay, amsgrad=amsgrad,
+                                      maximize=maximize, foreach=foreach, capturable=capturable,
+                                      differentiable=differentiable, fused=fused,
+                                      decoupled_weight_decay=decoupled_weight_decay))
 
-    def _update(self, p, g, group, state):
-        lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
-        x = p.array
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:           # checkpoints from before these options
+            for name in ("amsgrad", "maximize", "capturable", "differentiable",
+                         "decoupled_weight_decay"):
+                group.setdefault(name, False)
+            group.setdefault("foreach", None)
+            group.setdefault("fused", None)
+            for p in group["params"]:             # and from when `step` was a float
+                s = self.state.get(p)
+                if s and not isinstance(s["step"], Tensor):
+                    s["step"] = Tensor._make(np.array(s["step"], np.float32))
+
+    def _update(self, p, g, group):
+        x, lr, eps, wd = p.array, float(group["lr"]), group["eps"], group["weight_decay"]
+        b1, b2 = map(float, group["betas"])
+        state = self.state[p]
         if not state:
-            state["step"] = Tensor._make(np.zeros((), np.float32))
+            state["step"] = Tensor._make(np.zeros((), np.float32))     # float32, as PyTorch
             state["exp_avg"] = Tensor._make(np.zeros_like(x))
             state["exp_avg_sq"] = Tensor._make(np.zeros_like(x))
             if group["amsgrad"]:
                 state["max_exp_avg_sq"] = Tensor._make(np.zeros_like(x))
-        g = -g if group["maximize"] else g
+        if group["maximize"]:
+            g = np.negative(g)
         if wd and group["decoupled_weight_decay"]:
-            x *= 1 - lr * wd                                  # AdamW: decay the weights directly
+            x *= 1 - lr * wd                              # AdamW: decay p itself, before Adam
         elif wd:
-            g = g + wd * x
+            decay = x * wd
+            g = np.add(decay, g, out=decay)                   # g + wd * p, one new array
         state["step"].array += 1
-        step = float(state["step"].array)
+        t = float(state["step"].array)
         m, v = state["exp_avg"].array, state["exp_avg_sq"].array
-        m += (1 - b1) * (g - m)                               # lerp toward g, as PyTorch
+        tmp = np.subtract(g, m)                           # the one scratch array of the step
+        tmp *= 1 - b1
+        m += tmp                                          # m.lerp_(g, 1 - b1)
         v *= b2
-        v += (1 - b2) * g * g
+        np.multiply(g, 1 - b2, out=tmp)
+        tmp *= g
+        v += tmp                                          # v.mul_(b2).addcmul_(g, g, 1 - b2)
         if group["amsgrad"]:
             np.maximum(state["max_exp_avg_sq"].array, v, out=state["max_exp_avg_sq"].array)
             v = state["max_exp_avg_sq"].array
-        # The order matters for float32 parity: sqrt(v) / sqrt(1 - b2^t) + eps, then
-        # p -= (lr / (1 - b1^t)) * m / denom.
-        denom = np.sqrt(v)
-        denom /= math.sqrt(1 - b2 ** step)
-        denom += eps
-        x -= (lr / (1 - b1 ** step)) * (m / denom)
+        # PyTorch's order: denom = sqrt(v) / sqrt(1 - b2^t) + eps, so eps is not bias-corrected;
+        # then p -= lr / (1 - b1^t) * m / denom.
+        np.sqrt(v, out=tmp)
+        tmp /= (1 - b2 ** t) ** 0.5
+        tmp += eps
+        np.divide(m, tmp, out=tmp)
+        tmp *= lr / (1 - b1 ** t)
+        x -= tmp
 
 
 class AdamW(Adam):
     """Adam with decoupled weight decay: p *= 1 - lr * wd before the Adam step."""
 
-    decoupled = True
-
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False, **kwargs):
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, **kwargs)
+                 amsgrad=False, *, maximize=False, foreach=None, capturable=False,
+                 differentiable=False, fused=None):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
+                         foreach=foreach, capturable=capturable, differentiable=differentiable,
+                         fused=fused, decoupled_weight_decay=True)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group["decoupled_weight_decay"] = True

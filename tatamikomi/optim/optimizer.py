@@ -1,19 +1,57 @@
 """Optimizer: parameter groups, per-parameter state, zero_grad and state_dict as PyTorch's."""
+import warnings
+from collections import defaultdict
 from copy import deepcopy
+from itertools import chain
 
-from ..autograd import no_grad
+from ..autograd import enable_grad, no_grad
 from ..tensor import Tensor
+
+# torch.typename(t) names a tensor by its legacy type, e.g. torch.FloatTensor
+_LEGACY = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+           "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+
+
+def _typename(obj):
+    """The name torch.typename gives obj, so that our messages read as PyTorch's."""
+    if isinstance(obj, Tensor):
+        return f"torch.{_LEGACY.get(obj.array.dtype.name, 'Float')}Tensor"
+    cls = type(obj)
+    module = "" if cls.__module__ == "builtins" else cls.__module__ + "."
+    return module + cls.__qualname__
+
+
+def _class_repr(obj):
+    """repr(type(obj)), with our tensor classes under the names PyTorch gives its own."""
+    if isinstance(obj, Tensor):
+        parameter = type(obj).__name__ == "Parameter"
+        return f"<class '{'torch.nn.parameter.Parameter' if parameter else 'torch.Tensor'}'>"
+    return repr(type(obj))
+
+
+def _cast(param, value, key=None):
+    """Copy value for param's state: tensors take param's dtype, except `step`, kept as saved."""
+    if isinstance(value, Tensor):
+        if key == "step" or not param.is_floating_point():
+            return value
+        return value.to(dtype=param.dtype)          # the same tensor when the dtype matches
+    if isinstance(value, dict):
+        return {k: _cast(param, v, k) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_cast(param, v) for v in value)
+    return value
 
 
 class Optimizer:
     """Base class: holds param_groups (dicts of 'params' and options) and state[param]."""
 
     def __init__(self, params, defaults):
+        self.defaults = defaults
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of "
-                            f"Tensors or dicts, but got {type(params).__module__}."
-                            f"{type(params).__name__}".replace("tatamikomi.tensor.", "torch."))
-        self.defaults, self.state, self.param_groups = defaults, {}, []
+                            f"Tensors or dicts, but got {_typename(params)}")
+        self.state = defaultdict(dict)
+        self.param_groups = []
         groups = list(params)
         if not groups:
             raise ValueError("optimizer got an empty parameter list")
@@ -22,78 +60,129 @@ class Optimizer:
         for group in groups:
             self.add_param_group(group)
 
-    def add_param_group(self, group):
-        params = group["params"]
-        group["params"] = [params] if isinstance(params, Tensor) else list(params)
+    def __getstate__(self):
+        # Only what defines the optimizer: a scheduler's step wrapper does not pickle.
+        return {"defaults": self.defaults, "state": self.state,
+                "param_groups": self.param_groups}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+
+    def add_param_group(self, param_group):
+        """Add a group: 'params' plus any options; missing options take the defaults."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {_class_repr(param_group)}")
+        params = param_group["params"]
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, set):
+            raise TypeError("optimizer parameters need to be organized in ordered collections, "
+                            "but the ordering of tensors in sets will change between runs. "
+                            "Please use a list instead.")
+        params, names = list(params), []
+        for i, p in enumerate(params):        # named_parameters() gives (name, param) pairs
+            if isinstance(p, tuple) and len(p) == 2:
+                names.append(p[0])
+                params[i] = p[1]
+        param_group["params"] = params
+        if names:
+            if len(names) != len(params):
+                raise ValueError("all optimizer params should be with/without names. "
+                                 "Some param names are missing")
+            param_group["param_names"] = names
+        for p in params:
+            if not isinstance(p, Tensor):
+                raise TypeError("optimizer can only optimize Tensors, but one of the params is "
+                                + _typename(p))
+            if not self.defaults.get("differentiable") and not p.is_leaf:
+                raise ValueError("can't optimize a non-leaf Tensor")
         for name, default in self.defaults.items():
-            group.setdefault(name, default)
-        seen = {id(p) for g in self.param_groups for p in g["params"]}
-        if any(id(p) in seen for p in group["params"]):
+            param_group.setdefault(name, default)
+        if len({id(p) for p in params}) != len(params):
+            warnings.warn("optimizer contains a parameter group with duplicate parameters; "
+                          "in future, this will cause an error; see "
+                          "github.com/pytorch/pytorch/issues/40967 for more information",
+                          stacklevel=3)
+        seen = set()
+        for group in self.param_groups:
+            seen.update(id(p) for p in group["params"])
+            if ("param_names" in param_group) != ("param_names" in group):
+                which = "with names" if "param_names" in param_group else "without names"
+                raise ValueError("all optimizer param groups should be with/without names. "
+                                 f"cannot add param group {which} to the optimizer")
+        if any(id(p) in seen for p in params):
             raise ValueError("some parameters appear in more than one parameter group")
-        self.param_groups.append(group)
+        self.param_groups.append(param_group)
 
     def zero_grad(self, set_to_none=True):
+        """Drop every gradient (the default), or zero it in place with set_to_none=False."""
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is not None:
-                    if set_to_none:
-                        p.grad = None
-                    else:
-                        p.grad.array[...] = 0
+                if p.grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    p.grad.detach_()              # a zeroed grad is a leaf, as in PyTorch
+                    p.grad.array.fill(0)
 
     def step(self, closure=None):
+        """One update of every parameter that has a gradient; returns closure()'s loss."""
         loss = None
         if closure is not None:
-            from ..autograd import enable_grad
             with enable_grad():
                 loss = closure()
         with no_grad():
             for group in self.param_groups:
                 for p in group["params"]:
                     if p.grad is not None:
-                        self._update(p, p.grad.array, group, self.state.setdefault(p, {}))
+                        self._update(p, p.grad.array, group)
         return loss
 
-    def _update(self, p, g, group, state):
+    def _update(self, p, g, group):
+        """Update p.array in place from its gradient array g (a subclass's rule)."""
         raise NotImplementedError
 
     def state_dict(self):
-        """PyTorch's layout: parameters replaced by their running index over the groups."""
-        index, groups = {}, []
+        """PyTorch's layout: parameters become indices; state values are the live tensors."""
+        index, groups, start = {}, [], 0
         for group in self.param_groups:
             packed = {k: v for k, v in group.items() if k != "params"}
-            ids = []
-            for p in group["params"]:
-                index.setdefault(id(p), len(index))
-                ids.append(index[id(p)])
-            packed["params"] = ids
+            # a parameter listed twice in one group takes its last position, as in PyTorch
+            index.update({id(p): i for i, p in enumerate(group["params"], start)
+                          if id(p) not in index})
+            packed["params"] = [index[id(p)] for p in group["params"]]
+            start += len(group["params"])
             groups.append(packed)
-        state = {index[id(p)]: {k: v.clone() if isinstance(v, Tensor) else deepcopy(v)
-                                for k, v in s.items()}
-                 for p, s in self.state.items() if id(p) in index}
+        # PyTorch hands out references, not copies: deepcopy it to keep a snapshot.
+        state = {index[id(k)] if isinstance(k, Tensor) else k: v for k, v in self.state.items()}
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict):
-        groups = state_dict["param_groups"]
-        if len(groups) != len(self.param_groups):
+        """Restore options and state saved by state_dict() into this optimizer's parameters."""
+        saved = deepcopy(state_dict["param_groups"])
+        if len(saved) != len(self.param_groups):
             raise ValueError("loaded state dict has a different number of parameter groups")
-        if any(len(a["params"]) != len(b["params"]) for a, b in zip(groups, self.param_groups)):
+        if any(len(a["params"]) != len(b["params"]) for a, b in zip(saved, self.param_groups)):
             raise ValueError("loaded state dict contains a parameter group that doesn't match "
                              "the size of optimizer's group")
-        params = {}
-        for saved, own in zip(groups, self.param_groups):
-            params.update(zip(saved["params"], own["params"]))
-            own.update({k: v for k, v in saved.items() if k != "params"})
-        self.state = {}
-        for i, s in state_dict["state"].items():
-            p = params[i]
-            self.state[p] = {k: Tensor._make(v.array.astype(p.array.dtype if k != "step"
-                                                            else v.array.dtype, copy=True))
-                             if isinstance(v, Tensor) else deepcopy(v) for k, v in s.items()}
+        params = dict(zip(chain.from_iterable(g["params"] for g in saved),
+                          chain.from_iterable(g["params"] for g in self.param_groups)))
+        state = defaultdict(dict)
+        for k, v in state_dict["state"].items():
+            if k in params:
+                state[params[k]] = _cast(params[k], v)
+            else:
+                state[k] = v
+        for new, own in zip(saved, self.param_groups):
+            new["params"] = own["params"]
+            if "param_names" in own and "param_names" not in new:
+                new["param_names"] = own["param_names"]
+        self.__setstate__({"state": state, "param_groups": saved})
 
     def __repr__(self):
-        lines = [f"{type(self).__name__} ("]
+        s = f"{type(self).__name__} ("
         for i, group in enumerate(self.param_groups):
-            lines.append(f"Parameter Group {i}")
-            lines += [f"    {k}: {group[k]}" for k in sorted(group) if k != "params"]
-        return "\n".join(lines) + "\n)"
+            s += f"\nParameter Group {i}\n"
+            s += "".join(f"    {k}: {group[k]}\n" for k in sorted(group) if k != "params")
+        return s + ")"

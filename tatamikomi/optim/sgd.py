@@ -23,17 +23,33 @@ class SGD(Optimizer):
                                       maximize=maximize, foreach=foreach,
                                       differentiable=differentiable, fused=fused))
 
-    def _update(self, p, g, group, state):
-        g = -g if group["maximize"] else g
-        if group["weight_decay"]:
-            g = g + group["weight_decay"] * p.array
-        m = group["momentum"]
-        if m:
+    def _update(self, p, g, group):
+        x, lr, wd, mu = p.array, float(group["lr"]), group["weight_decay"], group["momentum"]
+        # d is the direction; `own` says it is our temporary, free to overwrite (g is the user's).
+        if wd:
+            d = x * wd                                        # wd * p + (-)g, as grad.add(p)
+            (np.subtract if group["maximize"] else np.add)(d, g, out=d)
+        else:
+            d = np.negative(g) if group["maximize"] else g
+        own = d is not g
+        if mu:
+            state = self.state[p]
             buf = state.get("momentum_buffer")
-            if buf is None:
-                buf = state["momentum_buffer"] = Tensor._make(np.array(g, copy=True))
+            if buf is None:                                   # the first step takes d as is
+                b = d if own else d.copy()
+                state["momentum_buffer"] = Tensor._make(b)
+                own = False
             else:
-                buf.array *= m
-                buf.array += (1 - group["dampening"]) * g
-            g = g + m * buf.array if group["nesterov"] else buf.array
-        p.array -= group["lr"] * g
+                b = buf.array
+                b *= mu
+                damp = group["dampening"]
+                b += (1 - damp) * d if damp else d
+            if group["nesterov"]:
+                d, own = np.add(d, mu * b, out=d if own else None), True
+            else:
+                d, own = b, False
+        if own:
+            d *= lr
+            x -= d
+        else:
+            x -= lr * d
