@@ -1,0 +1,61 @@
+"""Data flows one way: kernels -> core -> nn -> optim/utils/vision -> tools/cli (STYLE.md)."""
+import ast
+from pathlib import Path
+
+import pytest
+
+PKG = Path(__file__).resolve().parents[1] / "tatamikomi"
+LAYERS = {                      # top-level module or package -> layer; lower layers come first
+    "backends": 0, "kernels": 0,
+    "dtypes": 1, "device": 1, "random": 1, "autograd": 1, "tensor": 1, "ops": 1,
+    "creation": 1, "functions": 1, "_print": 1, "serialization": 1, "__init__": 1,
+    "nn": 2,
+    "optim": 3, "utils": 3, "vision": 3,
+    "tools": 4, "cli": 4, "__main__": 4,
+}
+
+
+def owner(path):
+    rel = path.relative_to(PKG).parts
+    return rel[0] if len(rel) > 1 else path.stem
+
+
+def imported(path):
+    """The tatamikomi top-level names a module imports (relative or absolute)."""
+    tree = ast.parse(path.read_text())
+    depth = len(path.relative_to(PKG).parts) - 1
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:                                   # from ..x import y
+                up = node.level - 1
+                if up > depth:
+                    continue
+                base = list(path.relative_to(PKG).parts[:depth - up])
+                parts = base + (node.module.split(".") if node.module else [])
+                names = [parts[0]] if parts else [a.name for a in node.names]
+            elif node.module and node.module.split(".")[0] == "tatamikomi":
+                parts = node.module.split(".")[1:]
+                names = [parts[0]] if parts else [a.name for a in node.names]
+            else:
+                continue
+            yield from (n for n in names if n in LAYERS)
+        elif isinstance(node, ast.Import):
+            for a in node.names:
+                parts = a.name.split(".")
+                if parts[0] == "tatamikomi" and len(parts) > 1 and parts[1] in LAYERS:
+                    yield parts[1]
+
+
+FILES = sorted(PKG.rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", FILES, ids=[str(p.relative_to(PKG)) for p in FILES])
+def test_no_upward_imports(path):
+    me = owner(path)
+    assert me in LAYERS, f"{me} has no layer: add it to LAYERS"
+    # the package __init__ re-exports everything; tensor.py's import of ops is the one
+    # back-edge inside the core (x + y must find the ops)
+    if me == "__init__":
+        return
+    for name in imported(path):
+        assert LAYERS[name] <= LAYERS[me], f"{path.relative_to(PKG)} imports {name} (upward)"
