@@ -83,35 +83,43 @@ def max_backward(gy, idx, x_shape):
     return gx
 
 
-@njit
-def _window(o, s, p, k, n):
-    """Clipped window [lo, hi) and the count PyTorch divides by when padding counts."""
-    lo = o * s - p
-    hi = min(lo + k, n + p)
-    padded = hi - lo
-    return max(lo, 0), min(hi, n), padded
+def avg_windows(n, k, s, p, out):
+    """Per output index: the clipped window [lo, hi) and its length counting padding.
+
+    PyTorch clips the padded count at the padded border, not at the window's end.
+    Shapes: -> (3, out) int64.
+    """
+    lo = np.arange(out) * s - p
+    hi = np.minimum(lo + k, n + p)
+    return np.stack([np.maximum(lo, 0), np.minimum(hi, n), hi - lo])
+
+
+def adaptive_windows(n, out):
+    """PyTorch's adaptive windows: [floor(i*n/out), ceil((i+1)*n/out)) for each output i.
+
+    Shapes: -> (3, out) int64 (the third row is the window length).
+    """
+    i = np.arange(out)
+    lo, hi = (i * n) // out, ((i + 1) * n + out - 1) // out
+    return np.stack([lo, hi, hi - lo])
 
 
 @njit(parallel=True)
-def _avg(x, y, gy, gx, geom, backward):
-    """Forward (y from x) or backward (gx from gy) of average pooling; one loop nest for both."""
-    N, C, H, W = gx.shape if backward else x.shape
-    KH, KW, sh, sw, ph, pw, include_pad, divisor = geom
-    OH, OW = (gy.shape[2], gy.shape[3]) if backward else (y.shape[2], y.shape[3])
+def _mean(x, y, gy, gx, hb, wb, div, backward):
+    """Forward (y from x) or backward (gx from gy) of a mean over tabled windows.
+
+    hb, wb: (lo, hi, _) rows per output row/column; div: (OH, OW) divisors.
+    """
+    N, C = (gx.shape[0], gx.shape[1]) if backward else (x.shape[0], x.shape[1])
+    OH, OW = div.shape
     for nc in prange(N * C):
         n, c = nc // C, nc % C
         for oh in range(OH):
-            h0, h1, hp = _window(oh, sh, ph, KH, H)
+            h0, h1 = hb[0, oh], hb[1, oh]
             for ow in range(OW):
-                w0, w1, wp = _window(ow, sw, pw, KW, W)
-                if divisor > 0:
-                    div = divisor
-                elif include_pad:
-                    div = hp * wp
-                else:
-                    div = (h1 - h0) * (w1 - w0)
+                w0, w1 = wb[0, ow], wb[1, ow]
                 if backward:
-                    g = gy[n, c, oh, ow] / div
+                    g = gy[n, c, oh, ow] / div[oh, ow]
                     for h in range(h0, h1):
                         for w in range(w0, w1):
                             gx[n, c, h, w] += g
@@ -120,7 +128,18 @@ def _avg(x, y, gy, gx, geom, backward):
                     for h in range(h0, h1):
                         for w in range(w0, w1):
                             acc += x[n, c, h, w]
-                    y[n, c, oh, ow] = acc / div
+                    y[n, c, oh, ow] = acc / div[oh, ow]
+
+
+def _avg_tables(H, W, OH, OW, kernel, stride, padding, count_include_pad, divisor_override):
+    hb = avg_windows(H, kernel[0], stride[0], padding[0], OH)
+    wb = avg_windows(W, kernel[1], stride[1], padding[1], OW)
+    if divisor_override:
+        div = np.full((OH, OW), float(divisor_override))
+    else:
+        hn, wn = (hb[2], wb[2]) if count_include_pad else (hb[1] - hb[0], wb[1] - wb[0])
+        div = np.outer(hn, wn).astype(np.float64)
+    return hb, wb, div
 
 
 def avg_forward(x, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override):
@@ -132,8 +151,9 @@ def avg_forward(x, kernel, stride, padding, ceil_mode, count_include_pad, diviso
     OH = out_size(H, kernel[0], stride[0], padding[0], 1, ceil_mode)
     OW = out_size(W, kernel[1], stride[1], padding[1], 1, ceil_mode)
     y = np.empty((N, C, OH, OW), x.dtype)
-    geom = (*kernel, *stride, *padding, int(count_include_pad), int(divisor_override or 0))
-    _avg(np.ascontiguousarray(x), y, y, x, geom, False)
+    tables = _avg_tables(H, W, OH, OW, kernel, stride, padding, count_include_pad,
+                         divisor_override)
+    _mean(np.ascontiguousarray(x), y, y, x, *tables, False)
     return y
 
 
@@ -143,58 +163,29 @@ def avg_backward(gy, x_shape, kernel, stride, padding, count_include_pad, diviso
     Shapes: gy (N, C, OH, OW) -> gx (N, C, H, W).
     """
     gx = np.zeros(x_shape, gy.dtype)
-    geom = (*kernel, *stride, *padding, int(count_include_pad), int(divisor_override or 0))
+    tables = _avg_tables(*x_shape[2:], *gy.shape[2:], kernel, stride, padding,
+                         count_include_pad, divisor_override)
     gy = np.ascontiguousarray(gy)
-    _avg(gx, gy, gy, gx, geom, True)
+    _mean(gx, gy, gy, gx, *tables, True)
     return gx
 
 
-def adaptive_bounds(n, out):
-    """PyTorch's adaptive windows: [floor(i*n/out), ceil((i+1)*n/out)) for each output i."""
-    i = np.arange(out)
-    return (i * n) // out, ((i + 1) * n + out - 1) // out
-
-
-@njit(parallel=True)
-def _adaptive(x, y, gy, gx, hb, wb, backward):
-    N, C = (gx.shape[0], gx.shape[1]) if backward else (x.shape[0], x.shape[1])
-    OH, OW = hb.shape[1], wb.shape[1]
-    for nc in prange(N * C):
-        n, c = nc // C, nc % C
-        for oh in range(OH):
-            h0, h1 = hb[0, oh], hb[1, oh]
-            for ow in range(OW):
-                w0, w1 = wb[0, ow], wb[1, ow]
-                div = (h1 - h0) * (w1 - w0)
-                if backward:
-                    g = gy[n, c, oh, ow] / div
-                    for h in range(h0, h1):
-                        for w in range(w0, w1):
-                            gx[n, c, h, w] += g
-                else:
-                    acc = 0.0
-                    for h in range(h0, h1):
-                        for w in range(w0, w1):
-                            acc += x[n, c, h, w]
-                    y[n, c, oh, ow] = acc / div
+def _adaptive_tables(H, W, OH, OW):
+    hb, wb = adaptive_windows(H, OH), adaptive_windows(W, OW)
+    return hb, wb, np.outer(hb[2], wb[2]).astype(np.float64)
 
 
 def adaptive_avg_forward(x, output_size):
     """Shapes: x (N, C, H, W) -> y (N, C, OH, OW)."""
     N, C, H, W = x.shape
-    OH, OW = output_size
-    hb, wb = np.array(adaptive_bounds(H, OH)), np.array(adaptive_bounds(W, OW))
-    y = np.empty((N, C, OH, OW), x.dtype)
-    _adaptive(np.ascontiguousarray(x), y, y, x, hb, wb, False)
+    y = np.empty((N, C, *output_size), x.dtype)
+    _mean(np.ascontiguousarray(x), y, y, x, *_adaptive_tables(H, W, *output_size), False)
     return y
 
 
 def adaptive_avg_backward(gy, x_shape):
     """Shapes: gy (N, C, OH, OW) -> gx (N, C, H, W)."""
     gx = np.zeros(x_shape, gy.dtype)
-    H, W = x_shape[2:]
-    hb = np.array(adaptive_bounds(H, gy.shape[2]))
-    wb = np.array(adaptive_bounds(W, gy.shape[3]))
-    gy = np.ascontiguousarray(gy)
-    _adaptive(gx, gy, gy, gx, hb, wb, True)
+    tables = _adaptive_tables(*x_shape[2:], *gy.shape[2:])
+    _mean(gx, np.ascontiguousarray(gy), np.ascontiguousarray(gy), gx, *tables, True)
     return gx
