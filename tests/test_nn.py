@@ -345,3 +345,46 @@ def test_errors_inside_models_name_the_layer_after_pytorchs_text():
     assert first == str(theirs.value)
     # the 8x8 input shrinks to 6x6 (conv 3) and 3x3 (pool 2): the 5x5 kernel in layer 2.0 fails
     assert hint == "Hint: raised in layer '2.0' (Conv2d), whose input has size [1, 8, 3, 3]"
+
+
+@pytest.mark.parametrize("name,args", [("relu", ()), ("leaky_relu", (0.2,)), ("tanh", ()),
+                                       ("linear", ()), ("sigmoid", ()), ("conv2d", ()),
+                                       ("selu", ()), ("leaky_relu", ())])
+def test_calculate_gain_matches_torch(name, args):
+    assert tm.nn.init.calculate_gain(name, *args) == pytest.approx(
+        torch.nn.init.calculate_gain(name, *args), rel=1e-12)
+
+
+def test_init_functions_follow_their_formulas():
+    """Bounds and standard deviations against the formulas, on a (256, 64, 3, 3) weight."""
+    init = tm.nn.init
+    tm.manual_seed(0)
+    w = tm.empty(256, 64, 3, 3)
+    fan_in, fan_out = 64 * 9, 256 * 9
+    n = w.numel()
+
+    def check(bound=None, std=None, mean=0.0):
+        a = w.numpy()
+        if bound is not None:                       # U(-b, b): inside, reaching the edge
+            assert np.abs(a).max() <= bound and np.abs(a).max() > 0.99 * bound
+            std = bound / np.sqrt(3)
+        assert abs(a.mean() - mean) < 6 * std / np.sqrt(n)
+        np.testing.assert_allclose(a.std(), std, rtol=0.02)
+
+    assert init.kaiming_uniform_(w, nonlinearity="relu") is w
+    check(bound=np.sqrt(2.0) * np.sqrt(3.0 / fan_in))
+    init.kaiming_normal_(w, mode="fan_out", nonlinearity="relu")
+    check(std=np.sqrt(2.0) / np.sqrt(fan_out))
+    init.xavier_uniform_(w, gain=2.0)
+    check(bound=2.0 * np.sqrt(6.0 / (fan_in + fan_out)))
+    init.normal_(w, 1.5, 0.2)
+    check(std=0.2, mean=1.5)
+    init.uniform_(w, -0.3, 0.3)
+    check(bound=0.3)
+    init.zeros_(w)
+    assert not w.numpy().any()
+    init.ones_(w)
+    assert (w.numpy() == 1).all()
+    p = tm.nn.Parameter(tm.empty(3, 4))
+    init.kaiming_uniform_(p)                          # works on a leaf that requires grad
+    assert p.requires_grad and p.is_leaf
