@@ -190,7 +190,9 @@ class Tensor:
             return self
         return self.type(dtype)
 
-    def type(self, dtype):
+    def type(self, dtype=None):
+        if dtype is None:                    # the legacy type name, as PyTorch's x.type()
+            return f"tatamikomi.{self.dtype.torch_name}Tensor"
         if dtype == self.dtype:
             return self
         return ops.Cast.apply(self, dtype=dtype.np)
@@ -403,6 +405,14 @@ class Tensor:
     def tanh(self):
         return ops.Tanh.apply(ops.as_float(self))
 
+    def softmax(self, dim, dtype=None):
+        x = self if dtype is None else self.type(dtype)
+        return ops.loss.Softmax.apply(x, axis=_dim(dim, x.ndim))
+
+    def log_softmax(self, dim, dtype=None):
+        x = self if dtype is None else self.type(dtype)
+        return ops.loss.LogSoftmax.apply(x, axis=_dim(dim, x.ndim))
+
     def sqrt(self):
         return ops.pow(ops.as_float(self), 0.5)
 
@@ -456,6 +466,10 @@ class Tensor:
         if base is not self and base._node is None:
             raise RuntimeError("a view of " + LEAF_INPLACE)
 
+    def _alias(self):
+        """Another handle on self's current value and node: what an in-place op reads."""
+        return Tensor._make(self.array, self._requires_grad, self._node)
+
     def _assign(self, result):
         """Make self hold result; when recording, self becomes the new node's output."""
         if result.dtype.category > self.dtype.category:
@@ -485,26 +499,26 @@ class Tensor:
 
     def add_(self, other, *, alpha=1):
         self._check_inplace()
-        return self._assign(self + (other * alpha if alpha != 1 else other))
+        return self._assign(self._alias() + (other * alpha if alpha != 1 else other))
 
     def sub_(self, other, *, alpha=1):
         return self.add_(other, alpha=-alpha)
 
     def mul_(self, other):
         self._check_inplace()
-        return self._assign(self * other)
+        return self._assign(self._alias() * other)
 
     def div_(self, other):
         self._check_inplace()
-        return self._assign(self / other)
+        return self._assign(self._alias() / other)
 
     def clamp_(self, min=None, max=None):  # noqa: A002
         self._check_inplace()
-        return self._assign(self.clamp(min, max))
+        return self._assign(self._alias().clamp(min, max))
 
     def relu_(self):
         self._check_inplace()
-        return self._assign(self.relu())
+        return self._assign(self._alias().relu())
 
     def uniform_(self, a=0.0, b=1.0, *, generator=None):
         from .random import default_generator

@@ -5,7 +5,38 @@ from .module import Module
 
 
 class _Listed(Module):
-    """Children named "0", "1", ...: len, iteration and append shared by the containers."""
+    """Children named "0", "1", ...: indexing, len, iteration, mutation shared by containers."""
+
+    def _key(self, idx):
+        n = len(self._modules)
+        if not -n <= idx < n:
+            raise IndexError(f"index {idx} is out of range")
+        return list(self._modules)[idx % n]
+
+    def __setitem__(self, idx, module):
+        self._modules[self._key(idx)] = module
+
+    def __delitem__(self, idx):
+        keys = list(self._modules)[idx] if isinstance(idx, slice) else [self._key(idx)]
+        for k in keys:
+            del self._modules[k]
+        self._renumber(list(self._modules.values()))
+
+    def _renumber(self, modules):
+        self._modules.clear()
+        for i, m in enumerate(modules):
+            self._modules[str(i)] = m
+
+    def insert(self, index, module):
+        mods = list(self._modules.values())
+        mods.insert(index, module)
+        self._renumber(mods)
+        return self
+
+    def extend(self, modules):
+        for m in modules:
+            self.append(m)
+        return self
 
     def __len__(self):
         return len(self._modules)
@@ -34,7 +65,7 @@ class Sequential(_Listed):
         mods = list(self._modules.items())
         if isinstance(idx, slice):
             return Sequential(OrderedDict(mods[idx]))
-        return mods[idx][1]
+        return self._modules[self._key(idx)]
 
     def forward(self, input):  # noqa: A002
         for m in self._modules.values():
@@ -51,10 +82,6 @@ class ModuleList(_Listed):
             self.append(m)
 
     def __getitem__(self, idx):
-        mods = list(self._modules.values())
-        return ModuleList(mods[idx]) if isinstance(idx, slice) else mods[idx]
-
-    def extend(self, modules):
-        for m in modules:
-            self.append(m)
-        return self
+        if isinstance(idx, slice):
+            return ModuleList(list(self._modules.values())[idx])
+        return self._modules[self._key(idx)]

@@ -1,4 +1,6 @@
 """tatamikomi.nn.functional: PyTorch's signatures and error messages over our ops."""
+import warnings
+
 import numpy as np
 
 from .. import dtypes, ops
@@ -203,6 +205,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # n
     kernel = _pool_pair("kernel_size", kernel_size)
     stride = kernel if stride is None or stride == [] else _pool_pair("stride", stride)
     padding = _pool_pair("padding", padding)
+    _dim(-3, input.ndim)                        # PyTorch reads the channel dim first
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
     _pool_checks(input, kernel, stride, padding, (1, 1), ceil_mode)
@@ -286,6 +289,9 @@ def _check_target(x, target, ignore_index):
     if x.shape[0] != target.shape[0]:
         raise ValueError(f"Expected input batch_size ({x.shape[0]}) to match target batch_size "
                          f"({target.shape[0]}).")
+    if target.ndim > 1 and tuple(target.shape) != (x.shape[0],) + tuple(x.shape[2:]):
+        raise RuntimeError(f"Expected target size {[x.shape[0]] + list(x.shape[2:])}, got "
+                           f"{list(target.shape)}")
     t = target.array
     bad = (t != ignore_index) & ((t < 0) | (t >= x.shape[1]))
     if bad.any():
@@ -355,4 +361,8 @@ def _soft_cross_entropy(input, target, weight, reduction, label_smoothing):
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):  # noqa: A002
     _check_reduction(reduction)
+    if target.shape != input.shape:
+        warnings.warn(f"Using a target size ({target.shape}) that is different to the input size "
+                      f"({input.shape}). This will likely lead to incorrect results due to "
+                      "broadcasting. Please ensure they have the same size.", stacklevel=2)
     return _reduce((input - target) ** 2, reduction)

@@ -27,7 +27,16 @@ class Parameter(Tensor):
         return (Parameter, (Tensor._make(self.array), self.requires_grad))
 
 
-_IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """load_state_dict's result; prints as PyTorch's does when every key matched."""
+
+    def __repr__(self):
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return (f"_IncompatibleKeys(missing_keys={self.missing_keys}, "
+                f"unexpected_keys={self.unexpected_keys})")
+
+    __str__ = __repr__
 
 
 class _Handle:
@@ -63,7 +72,8 @@ class Module:
             (d["_parameters"] if isinstance(value, Parameter) else d["_modules"])[name] = value
         elif name in d.get("_parameters", {}):
             if value is not None:
-                raise TypeError(f"cannot assign '{type(value).__name__}' as parameter '{name}' "
+                what = value.type() if isinstance(value, Tensor) else type(value).__name__
+                raise TypeError(f"cannot assign '{what}' as parameter '{name}' "
                                 "(torch.nn.Parameter or None expected)")
             d["_parameters"][name] = None
         elif name in d.get("_modules", {}):

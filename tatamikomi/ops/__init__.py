@@ -319,5 +319,5 @@ def setitem(t, index, value):
     if not isinstance(value, Tensor):
         value = Tensor._make(np.asarray(value, t.array.dtype))
     if is_grad_enabled() and (t.requires_grad or value.requires_grad):
-        return t._assign(SetItem.apply(t, to_dtype(value, t.dtype), index=index))
+        return t._assign(SetItem.apply(t._alias(), to_dtype(value, t.dtype), index=index))
     t.array[index] = value.array
