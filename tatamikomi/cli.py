@@ -8,6 +8,7 @@ COMMANDS = {                        # verb -> module in tatamikomi.tools
     "summary": "summary",
     "explain": "explain",
     "bench": "bench",
+    "draw": "draw",
 }
 
 

@@ -4,8 +4,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 from .. import manual_seed, no_grad, nn, optim, random
 from ..serialization import load, save
 from ..utils.data import DataLoader, Subset
@@ -195,22 +193,10 @@ def plot_curves(history, path):
 
 
 def plot_filters(weight, path):
-    """The first layer's 3x3 filters as a grid of images. Shapes: weight (O, 1, KH, KW)."""
-    plt = _pyplot()
-    O = weight.shape[0]
-    cols = 8
-    rows = (O + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.5, rows * 1.6))
-    lim = float(np.abs(weight).max())
-    for i, ax in enumerate(np.ravel(axes)):
-        ax.axis("off")
-        if i < O:
-            ax.imshow(weight[i, 0], cmap="viridis", vmin=-lim, vmax=lim)
-            ax.set_title(f"filter {i + 1}", fontsize=8)
-    fig.suptitle("conv1 filters (learned)")
-    fig.tight_layout()
-    _savefig(fig, path)
-    plt.close(fig)
+    """The first layer's filters as a grid of images (drawn by viz.plot_filters), atomically."""
+    _require("matplotlib")
+    from . import viz
+    viz.plot_filters(weight, path, title="conv1 filters (learned)")
 
 
 def _savefig(fig, path):
