@@ -418,3 +418,62 @@ def test_linear_width_hint():
     theirs = raised(lambda: torch.nn.Linear(3136, 128)(torch.zeros(2, 64, 7, 7)))
     assert str(ours).split("\n")[0] == str(theirs)
     assert "x.flatten(1) gives 3136 features per sample" in str(ours)   # 64*7*7
+
+
+def test_vgg_style_summary_golden():
+    """conv3(3->8) conv3(8->8) pool2 conv3(8->16) pool2 on 32x32, every number by hand."""
+    net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1),
+                        nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(),
+                        nn.MaxPool2d(2))
+    s = summary.summary(net, (1, 3, 32, 32))
+    convs = [r for r in s.rows if r.type == "Conv2d"]
+    # params: 8*3*9 + 8 = 224; 8*8*9 + 8 = 584; 16*8*9 + 16 = 1,168
+    assert [r.params for r in convs] == [224, 584, 1168] and s.total_params == 1976
+    # MACs: 8*32*32*3*9 = 221,184; 8*32*32*8*9 = 589,824; 16*16*16*8*9 = 294,912
+    assert [r.macs for r in convs] == [221_184, 589_824, 294_912]
+    assert [r.output_shape for r in convs] == [[1, 8, 32, 32], [1, 8, 32, 32], [1, 16, 16, 16]]
+    # RF: conv 3, conv 5, pool 6 (j 2), conv 6 + 2*2 = 10, pool 10 + 1*2 = 12 (j 4)
+    spatial = [r for r in s.rows if r.type in ("Conv2d", "MaxPool2d")]
+    assert [r.rf[0] for r in spatial] == [3, 5, 6, 10, 12]
+    assert [r.jump[0] for r in spatial] == [1, 1, 2, 2, 4]
+
+
+class BasicBlock(nn.Module):
+    """ResNet's basic block: two 3x3 convs plus a shortcut (a 1x1 conv when it downsamples)."""
+
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.down = nn.Conv2d(cin, cout, 1, stride, bias=False) if stride != 1 else None
+
+    def forward(self, x):
+        y = self.bn2(self.conv2(self.bn1(self.conv1(x)).relu()))
+        return (y + (x if self.down is None else self.down(x))).relu()
+
+
+def test_resnet18_style_summary_golden():
+    """ResNet-18's stem and first two stages (64 -> 128 with a 1x1/2 shortcut), on 64x64."""
+    net = nn.Sequential(nn.Conv2d(3, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64), nn.ReLU(),
+                        nn.MaxPool2d(3, 2, 1), BasicBlock(64, 64, 1), BasicBlock(64, 128, 2))
+    s = summary.summary(net, (1, 3, 64, 64))
+    by = {r.name: r for r in s.rows}
+    # params: stem 64*3*7*7 = 9,408; each bn 2*C; block1 2 * 64*64*9 = 73,728 + 2*128;
+    # block2 128*64*9 + 128*128*9 + 128*64 = 73,728 + 147,456 + 8,192, bns 2*256
+    assert by["0"].params == 9408 and by["1"].params == 128
+    assert by["5.down"].params == 8192 and by["5.conv2"].params == 147_456
+    assert s.total_params == 9408 + 128 + 73_728 + 256 + 73_728 + 147_456 + 8192 + 512
+    # shapes: 64 -> 32 (stem /2) -> 16 (pool /2) -> 16 -> 8 (block2 /2)
+    assert by["0"].output_shape == [1, 64, 32, 32] and by["3"].output_shape == [1, 64, 16, 16]
+    assert by["5.conv2"].output_shape == [1, 128, 8, 8] == by["5.down"].output_shape
+    # MACs: stem 64*32*32*3*49 = 9,633,792; block2 conv1 128*8*8*64*9 = 4,718,592
+    assert by["0"].macs == 9_633_792 and by["5.conv1"].macs == 4_718_592
+    # RF: stem 7 (j 2); pool 7 + 2*2 = 11 (j 4); block1 convs 11 + 2*4 = 19, 27;
+    # block2 conv1 27 + 2*4 = 35 (j 8), conv2 35 + 2*8 = 51; the 1x1/2 shortcut sees 27 (j 8)
+    assert [by[k].rf[0] for k in ("0", "3", "4.conv1", "4.conv2", "5.conv1", "5.conv2",
+                                  "5.down")] == [7, 11, 19, 27, 35, 51, 27]
+    assert by["5.conv2"].jump == (8, 8) == by["5.down"].jump
+    # the whole model's field takes the max over the residual paths: 51
+    assert receptive.receptive_field(net, (1, 3, 64, 64)).size == (51, 51)
