@@ -39,7 +39,7 @@ def select(spec: ConvSpec):
 
 
 def _rule(spec):
-    """The measured rules (/tmp/perf/bench.py, float32, 2 threads, medians of 7; fwd | f+b ms)."""
+    """The measured rules (`python -m tatamikomi bench`, float32, 2 threads; fwd | f+b ms)."""
     # 8x64x56x56 3x3 p1 groups 64: depthwise 3.9 | 14.3, im2col 12.4 | 46.0, torch 32 | 85.
     # Only groups > 1: C = 1 (MNIST's conv1) is "depthwise" too, but not measured against im2col.
     if depthwise.supports(spec) and spec.groups > 1:

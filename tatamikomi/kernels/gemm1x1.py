@@ -11,7 +11,7 @@ from .spec import ConvSpec
 # The batch is folded into one GEMM over (C, N*P) whenever N > 1, though that costs a transposed
 # copy on each side: per-sample GEMMs land in NCHW with no copies, but each BLAS call is a
 # barrier of its thread pool, and while another process keeps the second core busy every barrier
-# waits for a time slice. Measured on 8x64x56x56 -> 256 (/tmp/perf/pw.py, machine busy): 8
+# waits for a time slice. Measured on 8x64x56x56 -> 256 (machine busy): 8
 # per-sample GEMMs 128 ms for grad_input and 64 ms for grad_weight, im2col's single GEMM 32/24 ms.
 FOLD_MIN_N = 2
 

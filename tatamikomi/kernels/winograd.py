@@ -9,7 +9,7 @@ dW form needs transforms of gy as big as the GEMM saves, not worth having here.
 
 F(2x2, 3x3) only: its transforms are adds and halvings, so the error is that of a conv with
 a few more additions. Measured max |ours - direct| / max |direct| against the float64 oracle
-(/tmp/perf/wino_err.py, standard-normal data, forward | grad_input): float32 3.2e-7 | 3.4e-7 at
+(standard-normal data, forward | grad_input): float32 3.2e-7 | 3.4e-7 at
 2x64x56x56 (im2col 5.2e-7 | 2.1e-7), 6.4e-7 | 5.8e-7 at 2x256x14x14 (im2col 4.1e-7 | 3.4e-7);
 float64 <= 1.5e-15. Well inside the parity tests' float32 rtol 1e-4. F(4x4, 3x3) was not built.
 Speed: its 16 GEMMs are 16 BLAS calls, each a barrier of the thread pool; on the busy shared
