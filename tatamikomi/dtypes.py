@@ -7,9 +7,10 @@ import numpy as np
 class dtype:  # noqa: N801 - PyTorch's public name
     """A tensor element type; prints as `tatamikomi.float32`."""
 
-    def __init__(self, name, np_type, category, torch_name):
+    def __init__(self, name, np_type, category, torch_name, c_name):
         self.name, self.np, self.category = name, np.dtype(np_type), category
         self.torch_name = torch_name          # as PyTorch's messages spell it: Float, Double
+        self.c_name = c_name                  # the C type some messages name: float, long int
 
     @property
     def is_floating_point(self):
@@ -27,15 +28,15 @@ class dtype:  # noqa: N801 - PyTorch's public name
 
 
 # category orders bool < integer < floating, as PyTorch promotes across categories
-bool = dtype("bool", np.bool_, 0, "Bool")  # noqa: A001
-uint8 = dtype("uint8", np.uint8, 1, "Byte")
-int8 = dtype("int8", np.int8, 1, "Char")
-int16 = dtype("int16", np.int16, 1, "Short")
-int32 = dtype("int32", np.int32, 1, "Int")
-int64 = dtype("int64", np.int64, 1, "Long")
-float16 = dtype("float16", np.float16, 2, "Half")
-float32 = dtype("float32", np.float32, 2, "Float")
-float64 = dtype("float64", np.float64, 2, "Double")
+bool = dtype("bool", np.bool_, 0, "Bool", "bool")  # noqa: A001
+uint8 = dtype("uint8", np.uint8, 1, "Byte", "unsigned char")
+int8 = dtype("int8", np.int8, 1, "Char", "signed char")
+int16 = dtype("int16", np.int16, 1, "Short", "short int")
+int32 = dtype("int32", np.int32, 1, "Int", "int")
+int64 = dtype("int64", np.int64, 1, "Long", "long int")
+float16 = dtype("float16", np.float16, 2, "Half", "half")
+float32 = dtype("float32", np.float32, 2, "Float", "float")
+float64 = dtype("float64", np.float64, 2, "Double", "double")
 ALL = (bool, uint8, int8, int16, int32, int64, float16, float32, float64)
 _FROM_NP = {d.np: d for d in ALL}
 

@@ -9,37 +9,12 @@ import torch
 
 import tatamikomi as tm
 from helpers import assert_close, to_numpy
+from tatamikomi.tools.models import simple_cnn_class
 
 
 def make(torch, nn, F):
-    class SimpleCNN(nn.Module):
-        def __init__(self):
-            super(SimpleCNN, self).__init__()  # noqa: UP008 - the chapter's spelling
-            # 畳み込み層1: 1ch → 32ch, 3×3カーネル
-            self.conv1 = nn.Conv2d(1, 32, kernel_size=3, padding=1)
-            # 畳み込み層2: 32ch → 64ch, 3×3カーネル
-            self.conv2 = nn.Conv2d(32, 64, kernel_size=3, padding=1)
-            # 全結合層
-            self.fc1 = nn.Linear(64 * 7 * 7, 128)
-            self.fc2 = nn.Linear(128, 10)
-            # その他
-            self.pool = nn.MaxPool2d(2, 2)
-            self.dropout = nn.Dropout(0.25)
-
-        def forward(self, x):
-            # Conv1 → ReLU → MaxPool
-            x = self.pool(F.relu(self.conv1(x)))  # 28×28 → 14×14
-            # Conv2 → ReLU → MaxPool
-            x = self.pool(F.relu(self.conv2(x)))  # 14×14 → 7×7
-            # 平坦化
-            x = x.view(-1, 64 * 7 * 7)
-            # 全結合層
-            x = F.relu(self.fc1(x))
-            x = self.dropout(x)
-            x = self.fc2(x)
-            return x
-
-    return SimpleCNN
+    """The chapter's SimpleCNN class in either library (the one definition in tools/models)."""
+    return simple_cnn_class(nn, F)
 
 
 def chapter_loops(torch):

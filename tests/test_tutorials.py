@@ -1,4 +1,4 @@
-"""The conv examples of the seed tutorials (shared/seeds beside the repo), run as written with `import tatamikomi as torch`.
+"""The seed tutorials' conv examples (shared/seeds), run via `import tatamikomi as torch`.
 
 Each example is a function of the library modules (torch, nn, F) that returns what it prints;
 it runs once with tatamikomi and once with PyTorch, and the outputs must agree (our Size

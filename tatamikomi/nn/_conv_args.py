@@ -10,9 +10,6 @@ import numpy as np
 from ..kernels.spec import ConvSpec
 from ..tensor import Tensor
 
-C_NAMES = {"float32": "float", "float64": "double", "int64": "long int", "int32": "int",
-           "float16": "half", "int16": "short int", "int8": "signed char",
-           "uint8": "unsigned char", "bool": "bool"}
 SIGNATURE = inspect.Signature([
     inspect.Parameter("input", inspect.Parameter.POSITIONAL_OR_KEYWORD),
     inspect.Parameter("weight", inspect.Parameter.POSITIONAL_OR_KEYWORD),
@@ -137,8 +134,8 @@ def check(x, w, b, stride, padding, dilation, groups, sides=None):
     Shapes: x (N, C, H, W) or (C, H, W), w (O, C // groups, KH, KW), b (O,) or None.
     """
     if b is not None and b.dtype != x.dtype:
-        raise RuntimeError(f"Input type ({C_NAMES[x.dtype.name]}) and bias type "
-                           f"({C_NAMES[b.dtype.name]}) should be the same")
+        raise RuntimeError(f"Input type ({x.dtype.c_name}) and bias type "
+                           f"({b.dtype.c_name}) should be the same")
     _check_rank(x)
     shape = tuple(x.shape) if x.ndim == 4 else (1,) + tuple(x.shape)
     if w.ndim < 3:

@@ -97,7 +97,7 @@ def matmul(a, b):
                         f"{type(b).__name__}")
     if a.dtype != b.dtype:
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
-                           f"{_cname(a.dtype)} != {_cname(b.dtype)}")
+                           f"{a.dtype.c_name} != {b.dtype.c_name}")
     if a.ndim == 2 and b.ndim == 2 and a.shape[1] != b.shape[0]:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x"
                            f"{a.shape[1]} and {b.shape[0]}x{b.shape[1]})")
@@ -117,12 +117,6 @@ def matmul(a, b):
         batch = int(np.prod(a.shape[:-2], dtype=np.int64))
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
                            f"[{batch}, {a.shape[-1]}] but got: [{batch}, {b.shape[-2]}].") from None
-
-
-def _cname(dt):
-    """The C type name PyTorch uses in some messages (float, double, long int)."""
-    return {"float32": "float", "float64": "double", "int64": "long int",
-            "int32": "int", "bool": "bool"}.get(dt.name, dt.name)
 
 
 def as_float(t):

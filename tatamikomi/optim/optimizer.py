@@ -8,14 +8,10 @@ from ..autograd import enable_grad, no_grad
 from ..tensor import Tensor
 
 # torch.typename(t) names a tensor by its legacy type, e.g. torch.FloatTensor
-_LEGACY = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
-           "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
-
-
 def _typename(obj):
     """The name torch.typename gives obj, so that our messages read as PyTorch's."""
     if isinstance(obj, Tensor):
-        return f"torch.{_LEGACY.get(obj.array.dtype.name, 'Float')}Tensor"
+        return f"torch.{obj.dtype.torch_name}Tensor"
     cls = type(obj)
     module = "" if cls.__module__ == "builtins" else cls.__module__ + "."
     return module + cls.__qualname__
