@@ -1,7 +1,29 @@
 """The one place that imports numba: the project's compile defaults live here."""
+import os
+
 import numba
+from numba.np.ufunc import parallel as _pool
 
 prange = numba.prange
+
+
+def _start_pool():
+    """Start Numba's thread pool now, its OpenMP runtime (if any) set to wait passively.
+
+    OMP_WAIT_POLICY is read once, when an OpenMP runtime loads: set only around this launch it
+    reaches Numba's runtime and not torch's, which loads later with its own defaults.
+    """
+    if "OMP_WAIT_POLICY" in os.environ:             # the user's choice stands
+        _pool._launch_threads()
+        return
+    os.environ["OMP_WAIT_POLICY"] = "passive"
+    try:
+        _pool._launch_threads()
+    finally:
+        del os.environ["OMP_WAIT_POLICY"]
+
+
+_start_pool()
 
 
 def njit(fn=None, *, parallel=False):
