@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from tatamikomi import kernels
-from tatamikomi.kernels import ConvSpec, depthwise, direct, gemm1x1, im2col
+from tatamikomi.kernels import ConvSpec, depthwise, direct, gemm1x1, im2col, winograd
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -160,7 +160,7 @@ def test_unknown_and_unsupported_kernels(monkeypatch):
 CLAIMS = {                      # which of the CASES each kernel must claim (by index)
     "depthwise": {2, 8, 9, 14, 15, 16, 17},     # 2: C = 1 is depthwise with multiplier 3
     "gemm1x1": {18, 19, 20, 21},
-    "winograd": {0, 1, 13, 23, 24, 25},
+    "winograd": {0, 1, 8, 13, 17, 23, 24, 25},     # 8, 17: grouped 3x3
 }
 
 
@@ -170,11 +170,44 @@ def test_supports_claims_exactly(name):
     assert claimed == CLAIMS[name]
 
 
-def test_rules_pick_depthwise_else_im2col(monkeypatch):
+def test_rules_pick_depthwise_winograd_else_im2col(monkeypatch):
     monkeypatch.delenv("TATAMIKOMI_CONV", raising=False)
     assert kernels.select(SPECS[8]) is depthwise
     assert kernels.select(SPECS[7]) is im2col
     assert kernels.select(SPECS[2]) is im2col                # C = 1: depthwise, but not chosen
+    big = ConvSpec.make((8, 64, 56, 56), (64, 16, 3, 3), padding=(1, 1), groups=4)
+    assert kernels.select(big) is winograd
+    for small in (ConvSpec.make((64, 32, 14, 14), (64, 32, 3, 3), padding=(1, 1)),   # plane
+                  ConvSpec.make((8, 64, 56, 56), (64, 8, 3, 3), padding=(1, 1), groups=8),
+                  ConvSpec.make((8, 64, 56, 56), (64, 64, 3, 3), padding=(2, 2))):
+        assert kernels.select(small) is im2col
+
+
+WINO = [i for i in sorted(CLAIMS["winograd"])]
+
+
+@pytest.mark.parametrize("m", [2, 4])
+@pytest.mark.parametrize("i", WINO, ids=[IDS[i] for i in WINO])
+def test_winograd_tiles_and_chunks(i, m, monkeypatch):
+    """F(2x2, 3x3) and F(4x4, 3x3), whole batch and one sample per chunk, against direct."""
+    spec = SPECS[i]
+    x, w, gy = arrays(spec)
+    ref = run(direct, x, w, gy, spec)[:2]
+    for cap in (winograd.WORKSPACE_BYTES, 1):
+        monkeypatch.setattr(winograd, "WORKSPACE_BYTES", cap)
+        ours = [winograd.forward(x, w, spec, m), winograd.grad_input(gy, w, spec, m)]
+        for a, b in zip(ours, ref):
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_winograd_matrices_are_lavins(monkeypatch):
+    """With Lavin & Gray's points the solved B^T of F(4x4, 3x3) is theirs, up to row signs."""
+    monkeypatch.setitem(winograd.POINTS, 4, (0, 1, -1, 2, -2))
+    AT, G, BT = winograd._matrices(4)
+    lavin = np.array([[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0],
+                      [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]])
+    np.testing.assert_allclose(np.abs(BT), np.abs(lavin), atol=1e-12)
+    np.testing.assert_allclose(AT[1], [0, 1, -1, 2, -2, 0])
 
 
 def test_gemm1x1_batch_per_sample_agrees(monkeypatch):
@@ -205,7 +238,7 @@ def test_autotuner_caches_a_supporting_kernel(monkeypatch):
         with kernels.use("im2col"):                                 # use() still wins
             assert kernels.select(SPECS[8]) is im2col
         with kernels.use("winograd"), pytest.raises(ValueError):    # and still refuses
-            kernels.select(SPECS[8])
+            kernels.select(SPECS[9])                                # (stride 2)
     finally:
         conv.clear_cache()
     assert conv.cache == {}

@@ -44,6 +44,15 @@ def _rule(spec):
     # Only groups > 1: C = 1 (MNIST's conv1) is "depthwise" too, but not measured against im2col.
     if depthwise.supports(spec) and spec.groups > 1:
         return depthwise
+    # 3x3 "same" layers on big planes with >= 16 channels per group in and out (forward |
+    # grad_input ms, winograd.py has the table): 8x64x56x56 -> 64 winograd 11.3 | 11.3, im2col
+    # 14.7 | 11.0; groups 4: 7.2 | 7.2 against 9.7 | 7.2. At 14x14 and 28x28 im2col won (3.7
+    # against 11.4 ms at 64x32x14x14), so the plane must be at least 56x56.
+    if (winograd.supports(spec) and spec.padding == (1, 1, 1, 1) and spec.OH * spec.OW >= 3136
+            and min(spec.C, spec.O) // spec.groups >= 16):
+        return winograd
+    # 1x1 stays with im2col: gemm1x1 measured 8.3 | 8.5 | 10.3 (fwd | gx | gw) against
+    # im2col's 10.4 | 8.3 | 8.1 at 8x256x56x56 -> 512 stride 2, and no faster unstrided.
     return im2col               # runs every spec; `direct` is only the test oracle
 
 
