@@ -174,7 +174,7 @@ def test_rules_pick_depthwise_winograd_else_im2col(monkeypatch):
     monkeypatch.delenv("TATAMIKOMI_CONV", raising=False)
     assert kernels.select(SPECS[8]) is depthwise
     assert kernels.select(SPECS[7]) is im2col
-    assert kernels.select(SPECS[2]) is im2col                # C = 1: depthwise, but not chosen
+    assert kernels.select(SPECS[2]) is depthwise             # C = 1: depthwise, multiplier 3
     big = ConvSpec.make((8, 64, 56, 56), (64, 16, 3, 3), padding=(1, 1), groups=4)
     assert kernels.select(big) is winograd
     for small in (ConvSpec.make((64, 32, 14, 14), (64, 32, 3, 3), padding=(1, 1)),   # plane
