@@ -1,7 +1,10 @@
 """Benchmark conv2d per shape: chosen kernel, ms, GFLOP/s, % of sgemm peak, ratio to PyTorch."""
+import json
+import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -104,16 +107,11 @@ def main(args):
     from tatamikomi.nn import functional as F
     rows = cases(args.only)
     peak = sgemm_gflops(args.repeats)
-    # Each library runs as one phase, ours first: PyTorch's OpenMP workers keep spinning after
-    # its calls and would slow whatever ran next on 2 cores, which is not a cost of ours.
+    # Ours first, then PyTorch's in a child process: its OpenMP workers keep spinning after its
+    # calls and would slow whatever ran next on 2 cores, which is not a cost of ours.
     ours = [[median_ms(f, args.repeats) for f in closures(tm, F, *r["arrays"], r["kw"], r["gy"])]
             for r in rows]
-    theirs = None
-    if not args.no_torch:
-        import torch
-        torch.set_num_threads(2)
-        theirs = [[median_ms(f, args.repeats) for f in closures(
-            torch, torch.nn.functional, *r["arrays"], r["kw"], r["gy"])] for r in rows]
+    theirs = None if args.no_torch else torch_times(rows, args.repeats)
     print(f"NumPy sgemm peak now: {peak:.0f} GFLOP/s (2 threads). FLOPs = 2 x MACs; "
           "forward+backward counts 3x the forward's FLOPs.")
     print(f"{'class':10} {'x':>18} {'w':>16} {'kernel':9} {'fwd ms':>8} {'GF/s':>6} {'%pk':>4} "
@@ -146,6 +144,42 @@ def main(args):
     if args.memory:
         print_memory(rows)
     return 0
+
+
+# The child runs this file by path, so it never imports tatamikomi (see torch_times).
+_CHILD = "import runpy, sys; runpy.run_path(sys.argv[1])['_torch_child'](*sys.argv[2:])"
+
+
+def torch_times(rows, repeats):
+    """PyTorch's [fwd, f+b] ms per row, timed in a child process that never loads tatamikomi.
+
+    Loaded together, the two share one OpenMP runtime (torch's libgomp.so.1 resolves to the
+    copy Numba loaded), and tatamikomi starts it waiting passively; PyTorch is timed under its
+    own defaults instead, as its users run it. The arrays travel in an .npz file.
+    """
+    with tempfile.TemporaryDirectory() as d:
+        arrays = {f"{k}{i}": a for i, r in enumerate(rows)
+                  for k, a in zip("xwbg", (*r["arrays"], r["gy"]))}
+        np.savez(os.path.join(d, "in.npz"), **arrays)
+        with open(os.path.join(d, "kw.json"), "w") as f:
+            json.dump([r["kw"] for r in rows], f)
+        subprocess.run([sys.executable, "-c", _CHILD, __file__, d, str(repeats)], check=True)
+        with open(os.path.join(d, "out.json")) as f:
+            return json.load(f)
+
+
+def _torch_child(d, repeats):
+    """Time every row with PyTorch at 2 threads; write [fwd, f+b] ms per row to d/out.json."""
+    import torch
+    torch.set_num_threads(2)
+    with open(os.path.join(d, "kw.json")) as f:
+        kws = json.load(f)
+    z = np.load(os.path.join(d, "in.npz"))
+    out = [[median_ms(fn, int(repeats)) for fn in closures(
+        torch, torch.nn.functional, *(z[f"{k}{i}"] for k in "xwb"), kw, z[f"g{i}"])]
+        for i, kw in enumerate(kws)]
+    with open(os.path.join(d, "out.json"), "w") as f:
+        json.dump(out, f)
 
 
 def print_memory(rows):
