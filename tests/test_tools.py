@@ -477,3 +477,19 @@ def test_resnet18_style_summary_golden():
     assert by["5.conv2"].jump == (8, 8) == by["5.down"].jump
     # the whole model's field takes the max over the residual paths: 51
     assert receptive.receptive_field(net, (1, 3, 64, 64)).size == (51, 51)
+
+
+# ----- bench: the table's plumbing, PyTorch timed in its own process
+
+def test_bench_times_both_libraries(monkeypatch, capsys):
+    from tatamikomi.tools import bench
+    monkeypatch.setattr(bench, "SUITE", bench.SUITE[:2])            # the two tiny tutorial shapes
+    rows = bench.cases(None)
+    theirs = bench.torch_times(rows, 1)
+    assert len(theirs) == 2 and all(len(t) == 2 and min(t) > 0 for t in theirs)
+    args = argparse.Namespace(repeats=1, only=None, no_torch=False, memory=False)
+    assert bench.main(args) == 0
+    out = capsys.readouterr().out
+    lines = [ln for ln in out.splitlines() if ln.startswith("tutorial ")]
+    assert len(lines) == 2 and all(ln.split()[-1].replace(".", "").isdigit() for ln in lines)
+    assert "overall" in out and "im2col" in lines[0]                 # the kernel the rules chose
