@@ -106,10 +106,12 @@ def test_kernel_matches_direct(name, spec, variant):
         np.testing.assert_allclose(ours, ref, rtol=1e-4, atol=1e-5 * (1 + np.abs(ref).max()))
 
 
+@pytest.mark.parametrize("thin_o", [0, 1 << 30])
 @pytest.mark.parametrize("spec", [SPECS[0], SPECS[7], SPECS[8]], ids=[IDS[0], IDS[7], IDS[8]])
-def test_im2col_chunks_agree(spec, variant, monkeypatch):
+def test_im2col_chunks_and_orientations_agree(spec, thin_o, variant, monkeypatch):
     x, w, gy = arrays(spec)
     whole = run(im2col, x, w, gy, spec)
+    monkeypatch.setattr(im2col, "THIN_O", thin_o)                # either GEMM orientation for gw
     monkeypatch.setattr(im2col, "WORKSPACE_BYTES", 1)            # one sample per chunk
     for chunked, ref in zip(run(im2col, x, w, gy, spec), whole):
         np.testing.assert_allclose(chunked, ref, rtol=1e-12, atol=1e-12)
