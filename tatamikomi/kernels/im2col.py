@@ -12,14 +12,17 @@ from .spec import ConvSpec
 
 # The column matrix holds KH*KW copies of the input, so the batch is processed in chunks whose
 # column buffer stays under this cap: a large input costs at most this much extra memory, and the
-# buffer is reused across calls (a fresh one this size would page-fault on every call). 64 MiB
-# takes ResNet's 8x64x56x56 3x3 layer (55 MiB) in one chunk; beyond that, bigger chunks add
-# memory, not speed. One sample always fits, so a single huge image may exceed the cap.
+# buffer is reused across calls (a fresh one this size would page-fault on every call). 16 MiB
+# beat 64, 32, 8 and 4 MiB and one sample per chunk (fwd | gx | gw ms, one run): tutorial
+# 20x16x50x100 3x3 9.4 | 7.6 | 9.6 at 16 MiB, 13.8 | 8.3 | 10.3 at 64; the 7x7/2 stem
+# 15.8 | 15.1 | 19.8 against 23.9 | 19.9 | 22.1; ResNet 8x64x56x56 11.9 | 10.5 | 11.9 against
+# 13.9 | 11.0 | 11.8; smaller chunks lost again (more, thinner GEMMs). One sample always fits,
+# so a single huge image may exceed the cap.
 # The column layout (G, R, N*P) makes each chunk one GEMM per group. Per-sample GEMMs would
 # land in NCHW without the transposes of y and gy, but many thin BLAS calls, each a barrier of
 # the thread pool, ran 2-30x slower whenever the shared 2-core machine was busy (measured);
 # the transposes are memory-bound copies worth a few % of the GEMM.
-WORKSPACE_BYTES = 64 << 20
+WORKSPACE_BYTES = 16 << 20
 
 # Waking the thread pool costs more than copying a column buffer smaller than this (elements):
 # the 1x4x5x5 case ran 3-10x faster serial on this 2-core machine.
