@@ -57,7 +57,7 @@ def _rows_dot(acc, g, row, sw, n):
 
 
 @njit
-def _task_unit(op, a, b, out, n, c, g):
+def _task_unit(op, a, b, out, n, c, g, buf, wide):
     """One (n, c) plane of a stride-1 conv in the "wide" layout: rows Wp long, flattened.
 
     Output q = oh * Wp + ow reads buffer q + i*dh*Wp + j*dw, so every tap is ONE loop over
@@ -68,11 +68,10 @@ def _task_unit(op, a, b, out, n, c, g):
     """
     KH, KW, _, _, dh, dw, pt, pl, OH, OW, k = g[:11]
     H, W = (a.shape[2], a.shape[3]) if op == 0 else (out.shape[2], out.shape[3])
-    buf = _buffer(a, n, c, g, H, W, op == 0)
+    _fill(buf, a, n, c, g, H, W, op == 0)
     Wp = buf.shape[1]
     bf, M = buf.ravel(), OH * Wp
-    wide = np.zeros((OH, Wp), a.dtype)
-    yw = wide.ravel()
+    yw = wide.ravel()                       # its junk columns stay 0 for op 1 (never written)
     for o in range(c * k, c * k + k):
         if op == 0:
             yw[:] = 0
@@ -95,14 +94,14 @@ def _task_unit(op, a, b, out, n, c, g):
 
 
 @njit
-def _task(op, a, b, out, n, c, g):
-    """One (n, c) plane, any stride: row-wise loops (ops as in _task_unit)."""
+def _task(op, a, b, out, n, c, g, buf, wide):
+    """One (n, c) plane, any stride: row-wise loops (ops as in _task_unit); buf, wide: scratch."""
     KH, KW, sh, sw, dh, dw, pt, pl, OH, OW, k = g[:11]
     if sh == 1 and sw == 1:
-        _task_unit(op, a, b, out, n, c, g)
+        _task_unit(op, a, b, out, n, c, g, buf, wide)
         return
     H, W = (a.shape[2], a.shape[3]) if op == 0 else (out.shape[2], out.shape[3])
-    buf = _buffer(a, n, c, g, H, W, op == 0)
+    _fill(buf, a, n, c, g, H, W, op == 0)
     for o in range(c * k, c * k + k):
         if op == 0:
             out[n, o] = 0
@@ -119,76 +118,94 @@ def _task(op, a, b, out, n, c, g):
 
 
 @njit
-def _gw_task(x, gy, gw, c, g):
-    """gw[o] for the k outputs of channel c, summed over the batch.
+def _gw_task(x, gy, gw, o, g):
+    """gw[o], summed over the batch; output o reads input channel o // k.
 
     Lane-wise partial sums acc[tap, oh, ow] += gy * x over n and rows vectorise like the forward
     (a plain dot product would not: fastmath is off); the lanes are summed once per tap at the end.
+    One task per output, not per input channel: MNIST's conv1 (C = 1, k = 32) ran on one core.
     Shapes: x (N, C, H, W), gy (N, O, OH, OW) -> gw (O, 1, KH, KW).
     """
     KH, KW, sh, sw, dh, dw, pt, pl, OH, OW, k, N = g[:12]
-    H, W, T = x.shape[2], x.shape[3], KH * KW
+    H, W, T, c = x.shape[2], x.shape[3], KH * KW, o // k
     unit = sh == 1 and sw == 1
-    Wq = _buffer(x, 0, c, g, H, W, False).shape[1] if unit else OW
-    acc = np.zeros((k * T, OH, Wq), x.dtype)
+    Hp, Wp = _padded(g, H, W)
+    Wq = Wp if unit else OW
+    acc = np.zeros((T, OH, Wq), x.dtype)
     wide = np.zeros((OH, Wq), x.dtype)
     yw = wide.ravel()
+    buf = np.empty((Hp, Wp), x.dtype)
     for n in range(N):
-        buf = _buffer(x, n, c, g, H, W, True)
+        _fill(buf, x, n, c, g, H, W, True)
         bf = buf.ravel()
-        for m in range(k):
-            wide[:, :OW] = gy[n, c * k + m]
-            for t in range(T):
-                i, j = t // KW, t % KW
-                if unit:
-                    dst, src = acc[m * T + t].ravel(), bf[i * dh * Wq + j * dw:]
-                    for q in range(OH * Wq):
-                        dst[q] += yw[q] * src[q]
-                else:
-                    for oh in range(OH):
-                        _rows_dot(acc[m * T + t, oh], wide[oh], buf[oh * sh + i * dh, j * dw:],
-                                  sw, OW)
-    for r in range(k * T):
-        gw[c * k + r // T, 0, (r % T) // KW, r % KW] = acc[r].sum(axis=0).sum()
+        wide[:, :OW] = gy[n, o]
+        for t in range(T):
+            i, j = t // KW, t % KW
+            if unit:
+                dst, src = acc[t].ravel(), bf[i * dh * Wq + j * dw:]
+                for q in range(OH * Wq):
+                    dst[q] += yw[q] * src[q]
+            else:
+                for oh in range(OH):
+                    _rows_dot(acc[t, oh], wide[oh], buf[oh * sh + i * dh, j * dw:], sw, OW)
+    for t in range(T):
+        gw[o, 0, t // KW, t % KW] = acc[t].sum(axis=0).sum()
 
 
 @njit
-def _buffer(a, n, c, g, H, W, fill):
-    """A zeroed plane big enough for every tap, the crop back and (stride 1) the junk columns.
-
-    With fill, plane a[n, c] is copied in at the padding offset.
-    """
+def _padded(g, H, W):
+    """(Hp, Wp): a plane big enough for every tap, the crop back and (stride 1) the junk columns."""
     KH, KW, sh, sw, dh, dw, pt, pl, OH, OW = g[:10]
     Hp = max((OH - 1) * sh + (KH - 1) * dh + 1, pt + H) + 1     # +1: stride-1 junk overrun
     Wp = max((OW - 1) * sw + (KW - 1) * dw + 1, pl + W)
-    buf = np.zeros((Hp, Wp), a.dtype)
+    return Hp, Wp
+
+
+@njit
+def _fill(buf, a, n, c, g, H, W, fill):
+    """Zero buf (Hp, Wp); with fill, copy plane a[n, c] in at the padding offset."""
+    pt, pl = g[6], g[7]
+    buf[:] = 0
     if fill:
         buf[pt:pt + H, pl:pl + W] = a[n, c]
-    return buf
 
 
-# One task per (n, c) plane (per c for gw, which sums over n): each writes only its own
-# outputs, so no atomics are needed.
+# One task per (n, c) plane (per output for gw, which sums over n): each writes only its own
+# outputs, so no atomics are needed. The planes are dealt out in BLOCKS runs with one set of
+# scratch planes each: allocating two zeroed planes per task cost about as much as the work.
+BLOCKS = 16
+
+
+@njit
+def _planes(op, a, b, out, g, lo, hi):
+    """Planes nc in [lo, hi) of a forward (op 0) or grad_input (op 1), sharing scratch."""
+    C = g[12]
+    H, W = (a.shape[2], a.shape[3]) if op == 0 else (out.shape[2], out.shape[3])
+    Hp, Wp = _padded(g, H, W)
+    buf, wide = np.empty((Hp, Wp), a.dtype), np.zeros((g[8], Wp), a.dtype)
+    for nc in range(lo, hi):
+        _task(op, a, b, out, nc // C, nc % C, g, buf, wide)
+
+
 @njit(parallel=True)
 def _run_par(op, a, b, out, g):
     N, C = g[11], g[12]
     if op == 2:
-        for c in prange(C):
-            _gw_task(a, b, out, c, g)
+        for o in prange(C * g[10]):
+            _gw_task(a, b, out, o, g)
     else:
-        for nc in prange(N * C):
-            _task(op, a, b, out, nc // C, nc % C, g)
+        for blk in prange(BLOCKS):
+            _planes(op, a, b, out, g, blk * N * C // BLOCKS, (blk + 1) * N * C // BLOCKS)
 
 
 @njit
 def _run_one(op, a, b, out, g):
     N, C = g[11], g[12]
     if op == 2:
-        for c in range(C):
-            _gw_task(a, b, out, c, g)
+        for o in range(C * g[10]):
+            _gw_task(a, b, out, o, g)
     else:
-        for nc in range(N * C):
-            _task(op, a, b, out, nc // C, nc % C, g)
+        _planes(op, a, b, out, g, 0, N * C)
 
 
 def _run(op, a, b, out, spec):
