@@ -83,6 +83,9 @@ def _im2col_plane(x, col, n, c, geom, rs):
                 if sw == 1:                 # unit stride: a plain copy that vectorises
                     for k in range(ow1 - ow0):
                         o[k] = s[k]
+                elif sw == 2:               # a constant stride vectorises too (shuffles)
+                    for k in range(ow1 - ow0):
+                        o[k] = s[2 * k]
                 else:
                     for k in range(ow1 - ow0):
                         o[k] = s[k * sw]
@@ -110,6 +113,9 @@ def _col2im_plane(col, gx, n, c, geom, rs):
                 if sw == 1:
                     for k in range(ow1 - ow0):
                         t[k] += s[k]
+                elif sw == 2:
+                    for k in range(ow1 - ow0):
+                        t[2 * k] += s[k]
                 else:
                     for k in range(ow1 - ow0):
                         t[k * sw] += s[k]
