@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from tatamikomi import kernels
-from tatamikomi.kernels import ConvSpec, depthwise, direct, gemm1x1, im2col, winograd
+from tatamikomi.kernels import ConvSpec, depthwise, direct, fft, gemm1x1, im2col, winograd
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -42,6 +42,14 @@ CASES = [
     ((2, 4, 9, 8), (5, 4, 3, 3), (1, 1), (0, 0, 0, 0), (1, 1), 1),
     ((1, 3, 6, 9), (5, 3, 3, 3), (1, 1), (0, 2, 2, 1), (1, 1), 1),
     ((1, 2, 4, 4), (3, 2, 3, 3), (1, 1), (3, 3, 3, 3), (1, 1), 1),
+    # FFT (5x5 and up, stride 1): pad 2, 7x5 uneven, 11x11 pad 5, no padding, grouped with an even
+    # kernel and uneven padding, and a strided 5x5 it must not claim
+    ((2, 3, 10, 9), (4, 3, 5, 5), (1, 1), (2, 2, 2, 2), (1, 1), 1),
+    ((1, 2, 9, 8), (3, 2, 7, 5), (1, 1), (3, 1, 0, 2), (1, 1), 1),
+    ((2, 3, 12, 12), (4, 3, 11, 11), (1, 1), (5, 5, 5, 5), (1, 1), 1),
+    ((2, 3, 9, 11), (5, 3, 5, 6), (1, 1), (0, 0, 0, 0), (1, 1), 1),
+    ((2, 4, 10, 10), (6, 2, 5, 6), (1, 1), (1, 3, 2, 0), (1, 1), 2),
+    ((1, 2, 9, 9), (3, 2, 5, 5), (2, 2), (2, 2, 2, 2), (1, 1), 1),
 ]
 SPECS = [ConvSpec.make(x, w, s, p, d, g, dtype="float64") for x, w, s, p, d, g in CASES]
 IDS = [f"x{s.x_shape}w{s.w_shape}s{s.stride}p{s.padding}d{s.dilation}g{s.groups}" for s in SPECS]
@@ -81,8 +89,8 @@ def test_direct_matches_torch(spec):
 
 @pytest.fixture(params=["parallel", "serial"])
 def variant(request, monkeypatch):
-    """Run the Numba kernels' loops both ways, whatever the size."""
-    for module in (im2col, depthwise):
+    """Run the kernels' parallel loops (Numba, the FFT threads) both ways, whatever the size."""
+    for module in (im2col, depthwise, fft):
         monkeypatch.setattr(module, "PARALLEL_MIN", 0 if request.param == "parallel" else 1 << 60)
 
 
@@ -163,6 +171,7 @@ CLAIMS = {                      # which of the CASES each kernel must claim (by 
     "depthwise": {2, 8, 9, 14, 15, 16, 17},     # 2: C = 1 is depthwise with multiplier 3
     "gemm1x1": {18, 19, 20, 21},
     "winograd": {0, 1, 8, 13, 17, 23, 24, 25},     # 8, 17: grouped 3x3
+    "fft": {10, 11, 14, 27, 28, 29, 30, 31},        # 14: depthwise 5x5; 32 is strided
 }
 
 
@@ -172,13 +181,19 @@ def test_supports_claims_exactly(name):
     assert claimed == CLAIMS[name]
 
 
-def test_rules_pick_depthwise_winograd_else_im2col(monkeypatch):
+def test_rules_pick_depthwise_winograd_fft_else_im2col(monkeypatch):
     monkeypatch.delenv("TATAMIKOMI_CONV", raising=False)
     assert kernels.select(SPECS[8]) is depthwise
     assert kernels.select(SPECS[7]) is im2col
     assert kernels.select(SPECS[2]) is depthwise             # C = 1: depthwise, multiplier 3
     big = ConvSpec.make((8, 64, 56, 56), (64, 16, 3, 3), padding=(1, 1), groups=4)
     assert kernels.select(big) is winograd
+    assert kernels.select(ConvSpec.make((8, 16, 64, 64), (32, 16, 11, 11), padding=(5, 5))) is fft
+    assert kernels.select(ConvSpec.make((8, 16, 64, 64), (32, 16, 7, 7))) is fft
+    for other in (ConvSpec.make((8, 16, 64, 64), (32, 16, 5, 5)),               # 5x5: im2col
+                  ConvSpec.make((8, 8, 64, 64), (32, 8, 11, 11)),               # C < 16
+                  ConvSpec.make((8, 16, 64, 64), (32, 16, 7, 7), stride=(2, 2))):
+        assert kernels.select(other) is im2col
     for small in (ConvSpec.make((64, 32, 14, 14), (64, 32, 3, 3), padding=(1, 1)),   # plane
                   ConvSpec.make((8, 64, 56, 56), (64, 8, 3, 3), padding=(1, 1), groups=8),
                   ConvSpec.make((8, 64, 56, 56), (64, 64, 3, 3), padding=(2, 2))):
@@ -210,6 +225,18 @@ def test_winograd_matrices_are_lavins(monkeypatch):
                       [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]])
     np.testing.assert_allclose(np.abs(BT), np.abs(lavin), atol=1e-12)
     np.testing.assert_allclose(AT[1], [0, 1, -1, 2, -2, 0])
+
+
+@pytest.mark.parametrize("i", [27, 31], ids=[IDS[27], IDS[31]])
+def test_fft_fresh_buffers_agree(i, monkeypatch):
+    """Reused workspaces and fresh arrays (the cap) give the same results; grids are 2-3-5."""
+    spec = SPECS[i]
+    x, w, gy = arrays(spec)
+    reused = run(fft, x, w, gy, spec)
+    monkeypatch.setattr(fft, "WORKSPACE_BYTES", 0)
+    for ours, ref in zip(run(fft, x, w, gy, spec), reused):
+        np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-12)
+    assert [fft._fast_size(n) for n in (1, 7, 11, 13, 74, 97)] == [1, 8, 12, 15, 75, 100]
 
 
 def test_gemm1x1_batch_per_sample_agrees(monkeypatch):

@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 
-from . import depthwise, direct, gemm1x1, im2col, winograd
+from . import depthwise, direct, fft, gemm1x1, im2col, winograd
 from .spec import ConvSpec
 
 KERNELS = {
@@ -19,6 +19,7 @@ KERNELS = {
     "depthwise": depthwise,
     "gemm1x1": gemm1x1,
     "winograd": winograd,
+    "fft": fft,
 }
 
 _forced = []                    # the use() stack; the innermost forced name wins
@@ -52,6 +53,12 @@ def _rule(spec):
     if (winograd.supports(spec) and spec.padding == (1, 1, 1, 1) and spec.OH * spec.OW >= 3136
             and min(spec.C, spec.O) // spec.groups >= 16):
         return winograd
+    # Big kernels at stride 1 (fwd | gx | gw ms, 8x16x64x64 -> 32, fft.py has the table): 11x11
+    # fft 14-16 | 17 | 14-17, im2col 43 | 37 | 37; 7x7 13.4 | 14.2 | 14.9 against 17.4 | 16.7 |
+    # 15.7; 5x5 lost (11.9 | 14.6 | 14.6 against 8.9 | 8.5 | 8.8), and at C = 1 fft took 20 ms
+    # where im2col took 2.
+    if fft.supports(spec) and spec.KH * spec.KW >= 49 and spec.C // spec.groups >= 16:
+        return fft
     # 1x1 stays with im2col: gemm1x1 measured 8.3 | 8.5 | 10.3 (fwd | gx | gw) against
     # im2col's 10.4 | 8.3 | 8.1 at 8x256x56x56 -> 512 stride 2, and no faster unstrided.
     return im2col               # runs every spec; `direct` is only the test oracle
