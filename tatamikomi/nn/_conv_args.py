@@ -57,20 +57,41 @@ def _ints(name, v, allow_str=False):
     return None
 
 
+_NAMES = tuple(SIGNATURE.parameters)
+_DEFAULTS = {n: p.default for n, p in SIGNATURE.parameters.items() if p.default is not p.empty}
+
+
+def _bind(args, kwargs):
+    """SIGNATURE.bind(...).apply_defaults() for its positional-or-keyword parameters, or None.
+
+    By hand: inspect's binding took 40 % of a tiny conv2d call (57 us, the tutorial's 1x4x5x5).
+    """
+    if len(args) > len(_NAMES):
+        return None
+    bound = dict(zip(_NAMES, args))
+    for k, v in kwargs.items():
+        if k not in _NAMES or k in bound:                           # unknown, or given twice
+            return None
+        bound[k] = v
+    for n in _NAMES:
+        if n not in bound:
+            if n not in _DEFAULTS:                                  # input or weight missing
+                return None
+            bound[n] = _DEFAULTS[n]
+    return bound
+
+
 def parse(args, kwargs):
     """Bind conv2d's arguments as PyTorch's parser does; TypeError for wrong types."""
-    try:
-        a = SIGNATURE.bind(*args, **kwargs)
-    except TypeError:
-        raise _invalid(args, kwargs) from None
-    a.apply_defaults()
-    x, w, b = a.arguments["input"], a.arguments["weight"], a.arguments["bias"]
-    groups = a.arguments["groups"]
+    a = _bind(args, kwargs)
+    if a is None:
+        raise _invalid(args, kwargs)
+    x, w, b, groups = a["input"], a["weight"], a["bias"], a["groups"]
     ok = isinstance(x, Tensor) and isinstance(w, Tensor) and (b is None or isinstance(b, Tensor))
     ok = ok and _is_int(groups)
-    stride = _ints("stride", a.arguments["stride"])
-    padding = _ints("padding", a.arguments["padding"], allow_str=True)
-    dilation = _ints("dilation", a.arguments["dilation"])
+    stride = _ints("stride", a["stride"])
+    padding = _ints("padding", a["padding"], allow_str=True)
+    dilation = _ints("dilation", a["dilation"])
     if not ok or stride is None or padding is None or dilation is None:
         raise _invalid(args, kwargs)
     return x, w, b, stride, padding, dilation, int(groups)
