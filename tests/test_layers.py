@@ -227,6 +227,61 @@ def test_max_pool2d_negative_infinity_and_padding(dtype):
     run_both(lambda lib, nn, F, t: F.max_pool2d(t, 3, 2, 1, return_indices=True), [x], dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("hw", [(8, 10), (9, 7), (2, 2), (3, 5)], ids=repr)
+@pytest.mark.parametrize("ceil_mode", [False, True])
+def test_max_pool2d_2x2_fast_path(hw, ceil_mode, dtype):
+    """The 2x2 stride-2 loop (uint8 winners, whole-gx backward) against torch: odd sizes leave
+    an unused last row/column (zero gradient), or under ceil_mode send the pool to the general
+    loop; NaN, -inf and ties pick torch's winner."""
+    x = rand(2, 3, *hw, dtype=dtype)
+    x[0, 0, 0, 1] = x[0, 1, 1, 0] = np.nan                     # NaN late in its window
+    x[1, 0, :2, :2] = -np.inf                                 # a window of -inf only
+    x[1, 1, :2, :2] = 1.0                                     # a window of ties
+    x[1, 2, 0, 0] = x[1, 2, 1, 1] = np.nan                    # two NaNs: the later one wins
+    res = run_both(lambda lib, nn, F, t: F.max_pool2d(t, 2, ceil_mode=ceil_mode,
+                                                      return_indices=True), [x], dtype)
+    assert np.isnan(to_numpy(res["ours"][0])).sum() == np.isnan(to_numpy(res["torch"][0])).sum()
+    run_both(lambda lib, nn, F, t: nn.MaxPool2d(2, 2)(t.transpose(2, 3)), [x], dtype)
+
+
+def test_max_pool2d_2x2_winners_are_codes_and_indices_match():
+    """Only the fast path stores 1-byte winners; max_indices gives torch's int64 indices."""
+    from tatamikomi.kernels import pool
+    x = rand(2, 3, 9, 8, dtype="float32")
+    y, winners = pool.max_forward(x, (2, 2), (2, 2), (0, 0), (1, 1), False)
+    assert winners.dtype == np.uint8
+    _, idx = torch.nn.functional.max_pool2d(torch.tensor(x), 2, return_indices=True)
+    np.testing.assert_array_equal(pool.max_indices(winners, x.shape), idx.numpy())
+    _, winners = pool.max_forward(x, (2, 2), (2, 2), (0, 0), (1, 1), True)    # 9 -> 5 rows
+    assert winners.dtype == np.int64
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", [1000, "parallel"], ids=["serial", "parallel"])
+@pytest.mark.parametrize("layout", ["contiguous", "transposed"])
+def test_relu_loops_match_torch(n, layout, dtype):
+    """relu and its gradient on both sides of the parallel threshold and on a strided view:
+    NaN passes forward and backward, an inf gradient at y <= 0 gives 0 (threshold_backward)."""
+    from tatamikomi.kernels import elementwise as loops
+    n = loops.PARALLEL_MIN + 3 if n == "parallel" else n
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, n)).astype(dtype)
+    gy = rng.standard_normal((2, n)).astype(dtype)
+    x[0, :4] = [np.nan, 0.0, -0.0, np.inf]
+    gy[0, 1], gy[0, 2], gy[1, 0] = np.inf, np.nan, np.inf
+    out = []
+    for lib in (tm, torch):
+        t = lib.tensor(x, requires_grad=True)
+        view = t.transpose(0, 1) if layout == "transposed" else t
+        y = lib.relu(view)
+        y.backward(lib.tensor(gy.T.copy() if layout == "transposed" else gy))
+        out.append((to_numpy(y), to_numpy(t.grad)))
+    for a, b in zip(out[0], out[1]):
+        np.testing.assert_array_equal(a, b)
+        assert a.dtype == b.dtype
+
+
 # ----- AvgPool2d and AdaptiveAvgPool2d
 
 AVG_ARGS = [

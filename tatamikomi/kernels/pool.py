@@ -48,38 +48,124 @@ def _max_fwd(x, y, idx, geom):
 
 
 @njit(parallel=True)
-def _max_bwd(gy, idx, gx):
+def _max_fwd_2x2(x, y, code):
+    """The 2x2 stride-2 unpadded pool, its winner kept as a 1-byte code 2 * i + j.
+
+    Shapes: x (N, C, H, W), y and code (N, C, H // 2, W // 2).
+    """
+    N, C, H, W = x.shape
+    OH, OW = y.shape[2], y.shape[3]
+    for nc in prange(N * C):
+        n, c = nc // C, nc % C
+        for oh in range(OH):
+            h = 2 * oh
+            for ow in range(OW):
+                w = 2 * ow
+                # PyTorch's rule in window order: a later value wins when greater, or NaN.
+                # Selects, not branches: branch-free, this loop ran 3x faster (1.04 -> 0.36 ms
+                # at 64x32x28x28); the winner is random data to a branch predictor.
+                best, k = x[n, c, h, w], np.uint8(0)
+                v = x[n, c, h, w + 1]
+                t = (v > best) | (v != v)
+                best, k = v if t else best, np.uint8(1) if t else k
+                v = x[n, c, h + 1, w]
+                t = (v > best) | (v != v)
+                best, k = v if t else best, np.uint8(2) if t else k
+                v = x[n, c, h + 1, w + 1]
+                t = (v > best) | (v != v)
+                best, k = v if t else best, np.uint8(3) if t else k
+                y[n, c, oh, ow] = best
+                code[n, c, oh, ow] = k
+
+
+@njit(parallel=True)
+def _max_bwd_2x2(gy, code, gx):
+    """Each window's gradient to its coded winner, zeros around it: gx written once, in order.
+
+    Shapes: gy and code (N, C, OH, OW), gx (N, C, H, W) with H >= 2 * OH, W >= 2 * OW.
+    """
     N, C, H, W = gx.shape
     OH, OW = gy.shape[2], gy.shape[3]
     for nc in prange(N * C):
         n, c = nc // C, nc % C
         for oh in range(OH):
-            for ow in range(OW):
-                at = idx[n, c, oh, ow]
-                gx[n, c, at // W, at % W] += gy[n, c, oh, ow]
+            for i in range(2):
+                for ow in range(OW):
+                    g, k = gy[n, c, oh, ow], code[n, c, oh, ow] - 2 * i
+                    gx[n, c, 2 * oh + i, 2 * ow] = g if k == 0 else 0
+                    gx[n, c, 2 * oh + i, 2 * ow + 1] = g if k == 1 else 0
+                if W > 2 * OW:                                # an odd W's last column
+                    gx[n, c, 2 * oh + i, 2 * OW] = 0
+        if H > 2 * OH:                                        # an odd H's last row
+            gx[n, c, 2 * OH, :] = 0
+
+
+@njit(parallel=True)
+def _max_bwd(gy, idx, gx):
+    """Shapes: gy and idx (N*C, OH*OW), gx (N*C, H*W), written whole (no np.zeros pass)."""
+    NC, L = gy.shape
+    for nc in prange(NC):
+        # Zero one plane, then scatter into it while it is still in cache: gx is written once.
+        gx[nc, :] = 0
+        for k in range(L):
+            gx[nc, idx[nc, k]] += gy[nc, k]
 
 
 def max_forward(x, kernel, stride, padding, dilation, ceil_mode):
-    """Max over each window, and the flat index (h * W + w) of the winner in its plane.
+    """Max over each window, and which input won it (`winners`, for max_backward).
 
-    Shapes: x (N, C, H, W) -> y (N, C, OH, OW), indices (N, C, OH, OW) int64.
+    winners holds the flat index h * W + w of the winner in its plane (int64), except for the
+    2x2 stride-2 unpadded pool, where it is a uint8 code 2 * i + j of the winner's place in its
+    window: an eighth of the bytes to write now and read in backward. max_indices() turns
+    either into PyTorch's indices.
+    Shapes: x (N, C, H, W) -> y (N, C, OH, OW), winners (N, C, OH, OW).
     """
     N, C, H, W = x.shape
     OH = out_size(H, kernel[0], stride[0], padding[0], dilation[0], ceil_mode)
     OW = out_size(W, kernel[1], stride[1], padding[1], dilation[1], ceil_mode)
     y = np.empty((N, C, OH, OW), x.dtype)
+    x = x if x.flags.c_contiguous else np.ascontiguousarray(x)
+    if _is_2x2(kernel, stride, padding, dilation) and 2 * OH <= H and 2 * OW <= W:
+        code = np.empty((N, C, OH, OW), np.uint8)
+        _max_fwd_2x2(x, y, code)
+        return y, code
     idx = np.empty((N, C, OH, OW), np.int64)
-    _max_fwd(np.ascontiguousarray(x), y, idx, (*kernel, *stride, *padding, *dilation))
+    _max_fwd(x, y, idx, (*kernel, *stride, *padding, *dilation))
     return y, idx
 
 
-def max_backward(gy, idx, x_shape):
+def _is_2x2(kernel, stride, padding, dilation):
+    """The common CNN pool: kernel 2, stride 2, no padding, no dilation."""
+    return (tuple(kernel) == (2, 2) and tuple(stride) == (2, 2) and tuple(padding) == (0, 0)
+            and tuple(dilation) == (1, 1))
+
+
+def max_indices(winners, x_shape):
+    """PyTorch's indices (flat h * W + w in each plane) from max_forward's winners.
+
+    Shapes: winners (N, C, OH, OW) -> (N, C, OH, OW) int64.
+    """
+    if winners.dtype == np.int64:
+        return winners
+    OH, OW, W = winners.shape[2], winners.shape[3], x_shape[3]
+    h = 2 * np.arange(OH).reshape(-1, 1) + winners // 2
+    w = 2 * np.arange(OW) + winners % 2
+    return h * W + w
+
+
+def max_backward(gy, winners, x_shape):
     """Route each output's gradient to the input cell that won its window.
 
-    Shapes: gy (N, C, OH, OW), idx (N, C, OH, OW) -> gx (N, C, H, W).
+    Shapes: gy (N, C, OH, OW), winners (N, C, OH, OW) from max_forward -> gx (N, C, H, W).
     """
-    gx = np.zeros(x_shape, gy.dtype)
-    _max_bwd(np.ascontiguousarray(gy), idx, gx)
+    N, C, H, W = x_shape
+    gx = np.empty(x_shape, gy.dtype)
+    gy = gy if gy.flags.c_contiguous else np.ascontiguousarray(gy)
+    if winners.dtype == np.uint8:
+        _max_bwd_2x2(gy, winners, gx)
+        return gx
+    L = gy.shape[2] * gy.shape[3]
+    _max_bwd(gy.reshape(N * C, L), winners.reshape(N * C, L), gx.reshape(N * C, H * W))
     return gx
 
 

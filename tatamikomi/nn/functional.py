@@ -193,9 +193,9 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     padding, dilation = _pool_pair("padding", padding), _pool_pair("dilation", dilation)
     _pool_checks(input, kernel, stride, padding, dilation, ceil_mode)
     x4 = input if input.ndim == 4 else input.unsqueeze(0)
-    y, idx = P.max_pool(x4, kernel, stride, padding, dilation, ceil_mode)
+    y, idx = P.max_pool(x4, kernel, stride, padding, dilation, ceil_mode, return_indices)
     if input.ndim == 3:
-        y, idx = y.squeeze(0), idx.squeeze(0)
+        y, idx = y.squeeze(0), idx.squeeze(0) if return_indices else None
     return (y, idx) if return_indices else y
 
 

@@ -31,7 +31,7 @@ class Dropout(Function):
 
     def forward(self, x, *, p, rng):
         keep = rng.random(x.shape, dtype=np.float32) >= p
-        self.scale = (keep / np.asarray(1 - p, x.dtype)).astype(x.dtype)
+        self.scale = (keep / np.asarray(1 - p, x.dtype)).astype(x.dtype, copy=False)
         return x * self.scale
 
     def backward(self, gy):

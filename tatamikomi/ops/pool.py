@@ -8,23 +8,24 @@ from ..tensor import Tensor
 class MaxPool2d(Function):
     """Shapes: x (N, C, H, W) -> y (N, C, OH, OW), given the kernel's output and winners."""
 
-    def forward(self, x, *, y, indices, geom=None):
-        self.indices, self.x_shape = indices, x.shape
+    def forward(self, x, *, y, winners, geom=None):
+        self.winners, self.x_shape = winners, x.shape
         self.geom = geom          # (kernel, stride, padding, dilation, ceil_mode), for tools/
         return y
 
     def backward(self, gy):
-        return pool.max_backward(gy, self.indices, self.x_shape)
+        return pool.max_backward(gy, self.winners, self.x_shape)
 
 
-def max_pool(x, kernel, stride, padding, dilation, ceil_mode):
-    """Max pooling and the flat index of each window's winner (as return_indices gives).
+def max_pool(x, kernel, stride, padding, dilation, ceil_mode, return_indices=True):
+    """Max pooling and, when asked, the flat index of each window's winner.
 
-    Shapes: x (N, C, H, W) -> y (N, C, OH, OW), indices (N, C, OH, OW) int64.
+    Shapes: x (N, C, H, W) -> y (N, C, OH, OW), indices (N, C, OH, OW) int64 or None.
     """
-    y, idx = pool.max_forward(x.array, kernel, stride, padding, dilation, ceil_mode)
+    y, winners = pool.max_forward(x.array, kernel, stride, padding, dilation, ceil_mode)
     geom = (kernel, stride, padding, dilation, ceil_mode)
-    return MaxPool2d.apply(x, y=y, indices=idx, geom=geom), Tensor._make(idx)
+    idx = Tensor._make(pool.max_indices(winners, x.shape)) if return_indices else None
+    return MaxPool2d.apply(x, y=y, winners=winners, geom=geom), idx
 
 
 class AvgPool2d(Function):
