@@ -407,3 +407,51 @@ def test_adam_trains_a_small_problem():
         loss.backward()
         opt.step()
     assert loss.item() < 1e-4 * first
+
+
+ADAM_FLAGS = [dict(), dict(maximize=True, weight_decay=0.05), dict(amsgrad=True),
+              dict(weight_decay=0.1, decoupled_weight_decay=True, amsgrad=True, maximize=True)]
+
+
+@pytest.mark.parametrize("kw", ADAM_FLAGS, ids=lambda kw: "-".join(kw) or "plain")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_adam_fused_loop_equals_numpy_form_bit_for_bit(kw, dtype):
+    """The one-pass loop and the whole-array form round identically, NaN included."""
+    from tatamikomi.optim import adam
+    rng = np.random.default_rng(3)
+    arrays = [rng.standard_normal(257).astype(dtype) for _ in range(5)]
+    arrays[1][3] = np.nan                                     # a NaN gradient
+    arrays[4][5] = np.nan                                     # a NaN in max_exp_avg_sq
+    arrays[3] = np.abs(arrays[3])                             # v and vmax are >= 0
+    arrays[4] = np.abs(arrays[4])
+    fused, ref = [a.copy() for a in arrays], [a.copy() for a in arrays]
+    c = np.array([1 - 1e-3 * 0.1, 0.05, 0.1, 0.999, 1e-3, (1 - 0.999 ** 3) ** 0.5, 1e-8,
+                  1e-3 / (1 - 0.9 ** 3)], dtype)
+    maximize, amsgrad = kw.get("maximize", False), kw.get("amsgrad", False)
+    adam._adam_fused(*fused, c, maximize, amsgrad)
+    adam._adam_numpy(*ref, c, maximize, amsgrad)
+    for a, b in zip(fused, ref):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("layout", ["transposed-grad", "fortran-param"])
+def test_adam_non_contiguous_arrays_take_the_numpy_form(layout):
+    """Views that cannot be flattened in place still update as PyTorch's do."""
+    from tatamikomi.optim import adam
+    rng = np.random.default_rng(4)
+    w = rng.standard_normal((6, 5)).astype(np.float32)
+    grads = [rng.standard_normal((5, 6)).astype(np.float32) for _ in range(3)]   # stored as g.T
+    ours = tm.nn.Parameter(tm.tensor(w))
+    if layout == "fortran-param":
+        ours.array = np.asfortranarray(w)
+    theirs = torch.nn.Parameter(torch.tensor(w))
+    opts = [tm.optim.Adam([ours], lr=1e-2, amsgrad=True),
+            torch.optim.Adam([theirs], lr=1e-2, amsgrad=True)]
+    for g in grads:
+        ours.grad = tm.tensor(g).T if layout == "transposed-grad" else tm.tensor(g.T.copy())
+        theirs.grad = torch.tensor(g.T.copy())
+        assert not adam._fusable(ours.array, ours.grad.array)
+        for opt in opts:
+            opt.step()
+    assert not ours.array.flags.c_contiguous or layout == "transposed-grad"
+    np.testing.assert_allclose(numpy(ours), numpy(theirs), rtol=2e-6, atol=2e-6)

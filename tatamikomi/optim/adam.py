@@ -1,6 +1,7 @@
 """Adam and AdamW (Kingma & Ba, 2015; Loshchilov & Hutter, 2019), as PyTorch's CPU path."""
 import numpy as np
 
+from ..kernels._jit import njit
 from ..tensor import Tensor
 from .optimizer import Optimizer
 
@@ -52,34 +53,78 @@ class Adam(Optimizer):
             state["exp_avg_sq"] = Tensor._make(np.zeros_like(x))
             if group["amsgrad"]:
                 state["max_exp_avg_sq"] = Tensor._make(np.zeros_like(x))
-        if group["maximize"]:
-            g = np.negative(g)
-        if wd and group["decoupled_weight_decay"]:
-            x *= 1 - lr * wd                              # AdamW: decay p itself, before Adam
-        elif wd:
-            decay = x * wd
-            g = np.add(decay, g, out=decay)                   # g + wd * p, one new array
         state["step"].array += 1
         t = float(state["step"].array)
         m, v = state["exp_avg"].array, state["exp_avg_sq"].array
-        tmp = np.subtract(g, m)                           # the one scratch array of the step
-        tmp *= 1 - b1
-        m += tmp                                          # m.lerp_(g, 1 - b1)
-        v *= b2
-        np.multiply(g, 1 - b2, out=tmp)
-        tmp *= g
-        v += tmp                                          # v.mul_(b2).addcmul_(g, g, 1 - b2)
-        if group["amsgrad"]:
-            np.maximum(state["max_exp_avg_sq"].array, v, out=state["max_exp_avg_sq"].array)
-            v = state["max_exp_avg_sq"].array
-        # PyTorch's order: denom = sqrt(v) / sqrt(1 - b2^t) + eps, so eps is not bias-corrected;
-        # then p -= lr / (1 - b1^t) * m / denom.
-        np.sqrt(v, out=tmp)
-        tmp /= (1 - b2 ** t) ** 0.5
-        tmp += eps
-        np.divide(m, tmp, out=tmp)
-        tmp *= lr / (1 - b1 ** t)
-        x -= tmp
+        vmax = state["max_exp_avg_sq"].array if group["amsgrad"] else v
+        # The scalars as the float32 (or float64) that PyTorch's kernels multiply by.
+        decay = 1 - lr * wd if group["decoupled_weight_decay"] else 1.0
+        l2 = 0.0 if group["decoupled_weight_decay"] else wd
+        c = np.array([decay, l2, 1 - b1, b2, 1 - b2, (1 - b2 ** t) ** 0.5, eps,
+                      lr / (1 - b1 ** t)], x.dtype)
+        if _fusable(x, g, m, v, vmax):
+            _adam_fused(x.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1),
+                        vmax.reshape(-1), c, group["maximize"], group["amsgrad"])
+        else:
+            _adam_numpy(x, g, m, v, vmax, c, group["maximize"], group["amsgrad"])
+
+
+def _fusable(x, g, *state):
+    """The fused loop takes flat float32/float64 arrays of one dtype, written in place."""
+    return x.dtype in (np.float32, np.float64) and all(
+        a.dtype == x.dtype and a.flags.c_contiguous and a.shape == x.shape for a in (x, g, *state))
+
+
+def _adam_numpy(x, g, m, v, vmax, c, maximize, amsgrad):
+    """One Adam step on whole arrays, in place; the reference the fused loop must equal.
+
+    c: (decay, l2, 1 - b1, b2, 1 - b2, sqrt(1 - b2^t), eps, lr / (1 - b1^t)) in x's dtype.
+    Shapes: every array (*), the same.
+    """
+    decay, l2, w1, b2, w2, bc2, eps, step_size = c
+    if maximize:
+        g = np.negative(g)
+    if decay != 1:
+        x *= decay                                        # AdamW: decay p itself, before Adam
+    if l2:
+        g = x * l2 + g                                    # L2: g + wd * p
+    tmp = np.subtract(g, m)                               # the one scratch array of the step
+    tmp *= w1
+    m += tmp                                              # m.lerp_(g, 1 - b1)
+    v *= b2
+    np.multiply(g, w2, out=tmp)
+    tmp *= g
+    v += tmp                                              # v.mul_(b2).addcmul_(g, g, 1 - b2)
+    if amsgrad:
+        np.maximum(vmax, v, out=vmax)
+        v = vmax
+    # PyTorch's order: denom = sqrt(v) / sqrt(1 - b2^t) + eps, so eps is not bias-corrected;
+    # then p -= lr / (1 - b1^t) * m / denom.
+    np.sqrt(v, out=tmp)
+    tmp /= bc2
+    tmp += eps
+    np.divide(m, tmp, out=tmp)
+    tmp *= step_size
+    x -= tmp
+
+
+@njit
+def _adam_fused(x, g, m, v, vmax, c, maximize, amsgrad):
+    """_adam_numpy in one pass over the arrays, operation for operation (so bit for bit): the
+    NumPy form makes 13 passes over them. Shapes: every array (n,), c (8,)."""
+    decay, l2, w1, b2, w2, bc2, eps, step_size = c
+    for i in range(x.size):
+        gi = -g[i] if maximize else g[i]
+        xi = x[i] * decay if decay != 1 else x[i]
+        if l2 != 0:
+            gi = xi * l2 + gi
+        mi = m[i] + (gi - m[i]) * w1
+        vi = v[i] * b2 + gi * w2 * gi
+        m[i], v[i] = mi, vi
+        if amsgrad:
+            vi = vmax[i] if vmax[i] >= vi or vmax[i] != vmax[i] else vi   # NaN wins, as maximum
+            vmax[i] = vi
+        x[i] = xi - mi / (np.sqrt(vi) / bc2 + eps) * step_size
 
 
 class AdamW(Adam):
