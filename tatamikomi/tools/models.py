@@ -1,6 +1,8 @@
-"""The tutorial chapter's SimpleCNN, built from any torch-shaped library (ours or PyTorch)."""
-import tatamikomi.nn as _nn
-import tatamikomi.nn.functional as _F
+"""The tutorial chapter's SimpleCNN, built from any torch-shaped library (ours or PyTorch).
+
+Nothing is imported at the top: benchmarks/mnist.py loads this file by path in a process that
+must run PyTorch without tatamikomi loaded.
+"""
 
 
 def simple_cnn_class(nn, F):
@@ -32,4 +34,11 @@ def simple_cnn_class(nn, F):
     return SimpleCNN
 
 
-SimpleCNN = simple_cnn_class(_nn, _F)
+def __getattr__(name):
+    """SimpleCNN, built from tatamikomi's nn on first use."""
+    if name != "SimpleCNN":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import tatamikomi.nn as nn
+    import tatamikomi.nn.functional as F
+    globals()["SimpleCNN"] = cls = simple_cnn_class(nn, F)
+    return cls
