@@ -5,10 +5,10 @@
 Both libraries train the chapter's SimpleCNN (Adam 1e-3, batch 64) from the same initial
 weights on the same normalized images through their own DataLoader over a TensorDataset, at 2
 threads. Each runs in its own process that never loads the other library, as its users run it:
-loaded together they would share one OpenMP runtime and one allocator setup, which tatamikomi
-configures at import (kernels/_jit.py, tatamikomi/__init__.py), and whichever loads first
-decides for both. Prints seconds, the ratio ours/torch, and test accuracy; --profile prints
-the top of cProfile for our epoch.
+loaded together they would share one OpenMP runtime, which tatamikomi configures at import
+(kernels/_jit.py), and whichever loads first decides for both. Both get the allocator settings
+tatamikomi makes (HEAP_ENV in tatamikomi/__init__.py). Prints seconds, the ratio ours/torch
+and test accuracy; --profile prints the top of cProfile for our epoch.
 """
 import argparse
 import importlib.util
@@ -111,11 +111,12 @@ def main(argv=None):
         return child(*args.child, args.profile)
     with tempfile.TemporaryDirectory() as d:
         prepare(args.data, args.limit, d)
+        from tatamikomi import HEAP_ENV
         res = {}
         for lib in ("torch", "tatamikomi"):                # torch first: it writes init.npz
             cmd = [sys.executable, __file__, "--data", args.data, "--child", lib, d]
             subprocess.run(cmd + (["--profile"] if args.profile and lib != "torch" else []),
-                           check=True)
+                           check=True, env={**os.environ, **HEAP_ENV})   # one allocator setup
             with open(os.path.join(d, f"{lib}.json")) as f:
                 res[lib] = json.load(f)
         n_train, n_test = (len(np.load(os.path.join(d, "data.npz"))[k])

@@ -18,6 +18,13 @@ if "NUMBA_THREADING_LAYER" not in os.environ:
 os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
 
+# glibc reads the same two settings from these variables at start-up: a benchmark gives them to
+# the PyTorch process it compares with, so both run under one allocator setup (PERF_NOTES trap 2).
+_MMAP_THRESHOLD, _TRIM_THRESHOLD = 32 << 20, 256 << 20
+HEAP_ENV = {"MALLOC_MMAP_THRESHOLD_": str(_MMAP_THRESHOLD),
+            "MALLOC_TRIM_THRESHOLD_": str(_TRIM_THRESHOLD)}
+
+
 def _keep_heap():
     """Keep freed memory in glibc's heap instead of returning it to the OS (PERF_NOTES trap 2).
 
@@ -28,15 +35,15 @@ def _keep_heap():
     resident heap. Skipped without glibc's mallopt, or when the user set either MALLOC_* variable
     or TATAMIKOMI_KEEP_HEAP=0; returns whether it applied.
     """
-    if os.environ.get("TATAMIKOMI_KEEP_HEAP", "1") == "0" or any(
-            k in os.environ for k in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")):
+    if os.environ.get("TATAMIKOMI_KEEP_HEAP", "1") == "0" or any(k in os.environ for k in HEAP_ENV):
         return False
     import ctypes
     mallopt = getattr(ctypes.CDLL(None), "mallopt", None)     # glibc (musl's is a no-op)
     if mallopt is None:
         return False
     m_trim_threshold, m_mmap_threshold = -1, -3               # from <malloc.h>
-    return mallopt(m_mmap_threshold, 32 << 20) == 1 and mallopt(m_trim_threshold, 256 << 20) == 1
+    return (mallopt(m_mmap_threshold, _MMAP_THRESHOLD) == 1
+            and mallopt(m_trim_threshold, _TRIM_THRESHOLD) == 1)
 
 
 _keep_heap()

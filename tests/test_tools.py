@@ -493,3 +493,18 @@ def test_bench_times_both_libraries(monkeypatch, capsys):
     lines = [ln for ln in out.splitlines() if ln.startswith("tutorial ")]
     assert len(lines) == 2 and all(ln.split()[-1].replace(".", "").isdigit() for ln in lines)
     assert "overall" in out and "im2col" in lines[0]                 # the kernel the rules chose
+
+
+def test_bench_children_load_torch_alone():
+    """The PyTorch processes of both benchmarks run files by path that do not load tatamikomi."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tatamikomi.tools import bench, models
+    code = ("import runpy, sys; runpy.run_path(sys.argv[1]); runpy.run_path(sys.argv[2]); "
+            "print(sorted(m for m in sys.modules if m.startswith('tatamikomi')))")
+    here = Path(bench.__file__).parent
+    out = subprocess.run([sys.executable, "-c", code, bench.__file__, models.__file__],
+                         capture_output=True, text=True, check=True, cwd=here)
+    assert out.stdout.strip() == "[]"
