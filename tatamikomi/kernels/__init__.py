@@ -46,13 +46,11 @@ def _rule(spec):
     # gw ms: depthwise 0.81 | 0.81 | 2.22, im2col 2.7 | 1.3 | 1.6.
     if depthwise.supports(spec):
         return depthwise
-    # 3x3 "same" layers on big planes with >= 16 channels per group in and out (forward |
-    # grad_input ms, winograd.py has the table): 8x64x56x56 -> 64 winograd 11.3 | 11.3, im2col
-    # 14.7 | 11.0; groups 4: 7.2 | 7.2 against 9.7 | 7.2. At 14x14 and 28x28 im2col won (3.7
-    # against 11.4 ms at 64x32x14x14), so the plane must be at least 56x56.
-    if (winograd.supports(spec) and spec.padding == (1, 1, 1, 1) and spec.OH * spec.OW >= 3136
-            and min(spec.C, spec.O) // spec.groups >= 16):
-        return winograd
+    # Winograd F(4x4, 3x3) is not picked: its forward won against 64 MiB im2col chunks (11.3
+    # against 14.7 ms at 8x64x56x56 -> 64), but against 16 MiB chunks forward+backward ran
+    # 42.1-43.3 ms against im2col's 37.5-39.5 there, and 31.0 against 27.1 with groups 4
+    # (`python benchmarks/conv.py --only resnet3x3 --no-torch` with TATAMIKOMI_CONV set to each,
+    # twice in turn). use("winograd") and the autotuner still reach it.
     # Big kernels at stride 1 (fwd | gx | gw ms, 8x16x64x64 -> 32, fft.py has the table): 11x11
     # fft 14-16 | 17 | 14-17, im2col 43 | 37 | 37; 7x7 13.4 | 14.2 | 14.9 against 17.4 | 16.7 |
     # 15.7; 5x5 lost (11.9 | 14.6 | 14.6 against 8.9 | 8.5 | 8.8), and at C = 1 fft took 20 ms

@@ -20,8 +20,11 @@ F(2x2) 3.3e-7 | 3.7e-7, im2col 5.9e-7 | 2.3e-7; 8x256x14x14 F(4x4) 5.0e-6 | 4.3e
 Speed (ms, float32, 2 threads, forward | grad_input, `python benchmarks/conv.py` shapes, one
 run): 8x64x56x56 -> 64 F(4x4) 11.3 | 11.3, F(2x2) 12.6 | 12.3, im2col 14.7 | 11.0; grouped
 g=4 F(4x4) 7.2 | 7.2, im2col 9.7 | 7.2; 8x256x14x14 F(4x4) 32 | 33, im2col 8.4 | 7.1 (36 GEMMs
-of (256, 256) @ (256, 128) ran at ~45 GFLOP/s); 64x32x14x14 F(4x4) 11.4, im2col 3.7. Winograd
-pays only where the planes are large (the GEMMs long), and not in grad_weight at all.
+of (256, 256) @ (256, 128) ran at ~45 GFLOP/s); 64x32x14x14 F(4x4) 11.4, im2col 3.7. Once
+im2col took 16 MiB chunks its forward caught up (12.7-13.6 ms at 8x64x56x56) and forward +
+backward ran faster (37.5-39.5 against 42.1-43.3 ms), so the rules do not pick Winograd: its
+36 GEMMs with K = C run at ~90 GFLOP/s against ~200 for im2col's one, and the transforms
+(3-5 ms each way) eat the 4x fewer multiplies.
 """
 import threading
 
