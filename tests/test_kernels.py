@@ -125,6 +125,29 @@ def test_im2col_chunks_and_orientations_agree(spec, thin_o, variant, monkeypatch
         np.testing.assert_allclose(chunked, ref, rtol=1e-12, atol=1e-12)
 
 
+def test_im2col_grad_weight_reuses_forward_columns_of_the_same_x_only(monkeypatch):
+    spec = SPECS[0]
+    x, w, gy = arrays(spec)
+    x2 = arrays(spec, seed=1)[0]
+    ref, ref2 = direct.grad_weight(x, gy, spec), direct.grad_weight(x2, gy, spec)
+    calls, real = [], im2col._im2col
+    monkeypatch.setattr(im2col, "_im2col", lambda *a: calls.append(1) or real(*a))
+    im2col.forward(x, w, spec)
+    np.testing.assert_allclose(im2col.grad_weight(x, gy, spec), ref, rtol=1e-12)
+    assert len(calls) == 1                                   # the forward's columns, reused
+    im2col.forward(x, w, spec)
+    np.testing.assert_allclose(im2col.grad_weight(x2, gy, spec), ref2, rtol=1e-12)
+    assert len(calls) == 3                                   # another x: copied afresh
+    im2col.forward(x, w, spec)
+    im2col.grad_input(gy, w, spec)                           # took the workspace
+    np.testing.assert_allclose(im2col.grad_weight(x, gy, spec), ref, rtol=1e-12)
+    assert len(calls) == 5
+    monkeypatch.setattr(im2col, "WORKSPACE_BYTES", 1)        # one sample per chunk: the
+    im2col.forward(x, w, spec)                               # workspace ends with the last
+    np.testing.assert_allclose(im2col.grad_weight(x, gy, spec), ref, rtol=1e-12)
+    assert len(calls) == 5 + 2 * spec.N
+
+
 @pytest.mark.parametrize("name", list(kernels.KERNELS))
 def test_float32_stays_float32_and_fresh(name):
     kernel = kernels.KERNELS[name]

@@ -41,6 +41,7 @@ def supports(spec: ConvSpec) -> bool:
 
 def _workspace(size, dtype):
     """A reused flat buffer of at least `size` elements of `dtype` (contents are garbage)."""
+    _local.holds = None                 # whatever columns it held are about to be overwritten
     buf = getattr(_local, "buf", None)
     nbytes = size * np.dtype(dtype).itemsize
     if buf is None or buf.nbytes < nbytes:
@@ -157,8 +158,10 @@ def _col2im(col, gx, geom, rs):
     (_col2im_par if col.size >= PARALLEL_MIN else _col2im_one)(col, gx, geom, rs)
 
 
-def _chunks(spec, dtype):
+def _chunks(spec, dtype, keep=False):
     """Yield (n0, n1, col, rs, geom): a column buffer for samples [n0, n1), its row strides.
+
+    keep: the caller reads columns already in the workspace (one chunk), so leave them be.
 
     Layout col (G, R, Nc, P), seen as (rows, P): one GEMM per group covers the whole chunk.
     Shapes: R = C//G * KH * KW, P = OH * OW.
@@ -169,7 +172,8 @@ def _chunks(spec, dtype):
     chunk = max(1, min(spec.N, WORKSPACE_BYTES // (G * R * P * np.dtype(dtype).itemsize)))
     for n0 in range(0, spec.N, chunk):
         Nc = min(chunk, spec.N - n0)
-        col = _workspace(Nc * G * R * P, dtype).reshape(-1, P)
+        col = (_local.buf[:Nc * G * R * P * np.dtype(dtype).itemsize].view(dtype) if keep
+               else _workspace(Nc * G * R * P, dtype)).reshape(-1, P)
         yield n0, n0 + Nc, col, (1, R * Nc, Nc), geom
 
 
@@ -190,11 +194,17 @@ def forward(x, w, spec):
     """
     G, O, P = spec.groups, spec.O, spec.OH * spec.OW
     x, wg = np.ascontiguousarray(x), w.reshape(G, O // G, -1)
-    y = np.empty((spec.N, O, P), x.dtype)
+    y, whole = np.empty((spec.N, O, P), x.dtype), False
     for n0, n1, col, rs, geom in _chunks(spec, x.dtype):
         _im2col(x[n0:n1], col, geom, rs)
         yc = np.matmul(wg, col.reshape(G, -1, (n1 - n0) * P))             # (G, O//G, Nc*P)
         y[n0:n1] = yc.reshape(O, n1 - n0, P).transpose(1, 0, 2)
+        whole = n1 - n0 == spec.N
+    if whole:
+        # The whole batch's columns are still in the workspace: grad_weight of this x and spec
+        # can use them if it runs before anything else takes the workspace (Conv2d.backward
+        # asks for gw first). Holding x itself, not its id, so the id cannot be reused.
+        _local.holds = (x, spec)
     return y.reshape(spec.y_shape)
 
 
@@ -229,8 +239,11 @@ def grad_weight(x, gy, spec):
     R, thin = spec.C // G * spec.KH * spec.KW, O // G <= THIN_O
     x, gy = np.ascontiguousarray(x), gy.reshape(spec.N, O, P)
     acc = np.zeros((G, R, O // G) if thin else (G, O // G, R), x.dtype)
-    for n0, n1, col, rs, geom in _chunks(spec, x.dtype):
-        _im2col(x[n0:n1], col, geom, rs)
+    held = getattr(_local, "holds", None)
+    reuse = held is not None and held[0] is x and held[1] == spec
+    for n0, n1, col, rs, geom in _chunks(spec, x.dtype, keep=reuse):
+        if not reuse:                   # else the forward's columns of this x are still there
+            _im2col(x[n0:n1], col, geom, rs)
         gyg, colg = _to_groups(gy[n0:n1], G), col.reshape(G, -1, (n1 - n0) * P)
         if thin:                                        # transposed views: BLAS reads them as is
             acc += np.matmul(colg, gyg.transpose(0, 2, 1))

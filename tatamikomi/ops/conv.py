@@ -22,8 +22,10 @@ class Conv2d(Function):
         x, w = self.saved
         need_x, need_w, need_b = self.needs_input_grad
         gy = np.ascontiguousarray(gy)
-        gx = self.kernel.grad_input(gy, w, self.spec) if need_x else None
+        # gw first: im2col's grad_weight can reuse the forward's columns if nothing has taken
+        # its workspace since (grad_input would).
         gw = self.kernel.grad_weight(x, gy, self.spec) if need_w else None
+        gx = self.kernel.grad_input(gy, w, self.spec) if need_x else None
         return gx, gw, _sum_but_channels(gy) if need_b else None
 
 
