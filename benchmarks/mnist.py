@@ -115,8 +115,11 @@ def main(argv=None):
         res = {}
         for lib in ("torch", "tatamikomi"):                # torch first: it writes init.npz
             cmd = [sys.executable, __file__, "--data", args.data, "--child", lib, d]
+            # One allocator setup for both; and the OpenBLAS setting tatamikomi makes when it is
+            # imported before NumPy, which this file cannot do (README, Speed tips).
+            env = {"OPENBLAS_THREAD_TIMEOUT": "4", **os.environ, **HEAP_ENV}
             subprocess.run(cmd + (["--profile"] if args.profile and lib != "torch" else []),
-                           check=True, env={**os.environ, **HEAP_ENV})   # one allocator setup
+                           check=True, env=env)
             with open(os.path.join(d, f"{lib}.json")) as f:
                 res[lib] = json.load(f)
         n_train, n_test = (len(np.load(os.path.join(d, "data.npz"))[k])

@@ -148,6 +148,37 @@ def test_im2col_grad_weight_reuses_forward_columns_of_the_same_x_only(monkeypatc
     assert len(calls) == 5 + 2 * spec.N
 
 
+def test_im2col_grad_input_reuses_grad_weights_layout_of_the_same_gy_only(monkeypatch):
+    spec = SPECS[7]                                              # groups 2
+    x, w, gy = arrays(spec)
+    gy2 = arrays(spec, seed=1)[2]
+    calls, real = [], im2col._to_groups
+    monkeypatch.setattr(im2col, "_to_groups", lambda *a: calls.append(1) or real(*a))
+    im2col.grad_weight(x, gy, spec)
+    np.testing.assert_allclose(im2col.grad_input(gy, w, spec), direct.grad_input(gy, w, spec),
+                               rtol=1e-12)
+    assert len(calls) == 1                                       # made once, used twice
+    im2col.grad_weight(x, gy, spec)
+    np.testing.assert_allclose(im2col.grad_input(gy2, w, spec), direct.grad_input(gy2, w, spec),
+                               rtol=1e-12)
+    assert len(calls) == 3                                       # another gy: made afresh
+    np.testing.assert_allclose(im2col.grad_input(gy, w, spec), direct.grad_input(gy, w, spec),
+                               rtol=1e-12)
+    assert len(calls) == 4                                       # used up by the last call
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("size", [5, (1 << 19) // 6 + 1])       # NumPy's path, the parallel one
+def test_add_bias_in_place(size, dtype):
+    from tatamikomi.kernels import elementwise
+    rng = np.random.default_rng(0)
+    y, b = rng.standard_normal((2, 3, size)).astype(dtype), rng.standard_normal(3).astype(dtype)
+    ref = y + b[None, :, None]
+    out = elementwise.add_bias(y, b)
+    assert out is y and y.dtype == dtype
+    np.testing.assert_array_equal(y, ref)
+
+
 @pytest.mark.parametrize("name", list(kernels.KERNELS))
 def test_float32_stays_float32_and_fresh(name):
     kernel = kernels.KERNELS[name]

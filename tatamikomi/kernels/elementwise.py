@@ -56,3 +56,21 @@ def relu_backward(gy, y):
     loop = _relu_grad_par if gy.size >= PARALLEL_MIN else _relu_grad_one
     loop(gy.reshape(-1), y.reshape(-1), gx.reshape(-1))
     return gx
+
+
+@njit(parallel=True)
+def _add_bias_par(y, b):
+    N, O = y.shape[0], y.shape[1]
+    for no in prange(N * O):
+        plane, v = y[no // O, no % O], b[no % O]
+        for q in range(plane.size):
+            plane[q] += v
+
+
+def add_bias(y, b):
+    """y += b per channel, in place (a conv's bias). Shapes: y (N, O, P), b (O,) -> y."""
+    if y.size < PARALLEL_MIN or not _fast(y, b):
+        y += b.reshape(1, -1, 1)
+    else:
+        _add_bias_par(y, b)
+    return y

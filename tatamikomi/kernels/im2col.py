@@ -4,6 +4,7 @@ The copy (im2col) and its adjoint (col2im, a scatter-add) are parallel Numba loo
 the GEMMs are NumPy matmul (OpenBLAS). Runs every spec: stride, uneven padding, dilation, groups.
 """
 import threading
+import weakref
 
 import numpy as np
 
@@ -203,8 +204,8 @@ def forward(x, w, spec):
     if whole:
         # The whole batch's columns are still in the workspace: grad_weight of this x and spec
         # can use them if it runs before anything else takes the workspace (Conv2d.backward
-        # asks for gw first). Holding x itself, not its id, so the id cannot be reused.
-        _local.holds = (x, spec)
+        # asks for gw first). A weak reference: an id could be reused, and x not kept alive.
+        _local.holds = (weakref.ref(x), spec)
     return y.reshape(spec.y_shape)
 
 
@@ -215,13 +216,17 @@ def grad_input(gy, w, spec):
     """
     G, O, P = spec.groups, spec.O, spec.OH * spec.OW
     wt = w.reshape(G, O // G, -1).transpose(0, 2, 1)                    # (G, R, O//G), no copy
-    gy = gy.reshape(spec.N, O, P)
+    held, _local.gyg = getattr(_local, "gyg", None), None
+    gy0, gy = gy, gy.reshape(spec.N, O, P)
     # One output channel per group (depthwise) makes the GEMM an outer product: a broadcast
     # multiply is ~4x faster than the many tiny GEMMs matmul would dispatch (measured).
     product = np.multiply if O == G else np.matmul
     gx = np.empty(spec.x_shape, gy.dtype)
     for n0, n1, col, rs, geom in _chunks(spec, gy.dtype):
-        product(wt, _to_groups(gy[n0:n1], G), out=col.reshape(G, -1, (n1 - n0) * P))
+        # grad_weight, asked first, leaves gy's group layout when it made it for the whole batch
+        reuse = held is not None and held[0]() is gy0 and n1 - n0 == spec.N
+        gyg = held[1] if reuse else _to_groups(gy[n0:n1], G)
+        product(wt, gyg, out=col.reshape(G, -1, (n1 - n0) * P))
         _col2im(col, gx[n0:n1], geom, rs)
     return gx
 
@@ -237,14 +242,18 @@ def grad_weight(x, gy, spec):
     """
     G, O, P = spec.groups, spec.O, spec.OH * spec.OW
     R, thin = spec.C // G * spec.KH * spec.KW, O // G <= THIN_O
-    x, gy = np.ascontiguousarray(x), gy.reshape(spec.N, O, P)
+    gy0, x, gy = gy, np.ascontiguousarray(x), gy.reshape(spec.N, O, P)
     acc = np.zeros((G, R, O // G) if thin else (G, O // G, R), x.dtype)
     held = getattr(_local, "holds", None)
-    reuse = held is not None and held[0] is x and held[1] == spec
+    reuse = held is not None and held[0]() is x and held[1] == spec
     for n0, n1, col, rs, geom in _chunks(spec, x.dtype, keep=reuse):
         if not reuse:                   # else the forward's columns of this x are still there
             _im2col(x[n0:n1], col, geom, rs)
         gyg, colg = _to_groups(gy[n0:n1], G), col.reshape(G, -1, (n1 - n0) * P)
+        # Kept for grad_input of the same gy (one copy of gy in the group layout, not two),
+        # if small: it stays until the next grad_input, which a first layer never asks for.
+        small = n1 - n0 == spec.N and gyg.nbytes <= WORKSPACE_BYTES
+        _local.gyg = (weakref.ref(gy0), gyg) if small else None
         if thin:                                        # transposed views: BLAS reads them as is
             acc += np.matmul(colg, gyg.transpose(0, 2, 1))
         else:

@@ -2,6 +2,7 @@
 import numpy as np
 
 from .. import kernels
+from ..kernels import elementwise
 from ..autograd import Function
 
 
@@ -12,8 +13,8 @@ class Conv2d(Function):
         self.kernel, self.spec = kernels.select(spec), spec      # backward reuses this choice
         self.save_for_backward(x, w)
         y = self.kernel.forward(x, w, spec)
-        if b is not None:
-            y += b.reshape(1, -1, 1, 1)                            # y is the kernel's own array
+        if b is not None:                                          # y is the kernel's own array
+            elementwise.add_bias(y.reshape(spec.N, spec.O, spec.OH * spec.OW), b)  # all cores
         return y
 
     # Read the conv as a matmul y = x @ w: then gx = gy @ w.T is a transposed conv,
