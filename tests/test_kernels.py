@@ -251,7 +251,7 @@ def test_rules_pick_depthwise_fft_else_im2col(monkeypatch):
         assert winograd.supports(wino) and kernels.select(wino) is im2col    # measured slower
 
 
-WINO = [i for i in sorted(CLAIMS["winograd"])]
+WINO = sorted(CLAIMS["winograd"])
 
 
 @pytest.mark.parametrize("m", [2, 4])

@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from ._scratch import scratch
 from .spec import ConvSpec
 
 # numpy's FFTs are single-threaded but release the GIL, so blocks of planes run on a thread
@@ -43,7 +44,6 @@ WORKSPACE_BYTES = 256 << 20
 
 _pool = None
 _pool_lock = threading.Lock()
-_local = threading.local()
 
 
 def supports(spec: ConvSpec) -> bool:
@@ -95,14 +95,10 @@ def _executor():
 
 
 def _workspace(name, shape, dtype):
-    """A reused array for an intermediate (contents are garbage), one per name and thread."""
-    nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
-    if nbytes > WORKSPACE_BYTES:
+    """A reused array for an intermediate (contents are garbage); fresh above the cap."""
+    if int(np.prod(shape)) * np.dtype(dtype).itemsize > WORKSPACE_BYTES:
         return np.empty(shape, dtype)
-    bufs = _local.__dict__.setdefault("bufs", {})
-    if name not in bufs or bufs[name].nbytes < nbytes:
-        bufs[name] = np.empty(nbytes, np.uint8)
-    return bufs[name][:nbytes].view(dtype).reshape(shape)
+    return scratch("fft." + name, shape, dtype)
 
 
 def _map_planes(fn, a, out):

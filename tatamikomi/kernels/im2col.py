@@ -9,6 +9,7 @@ import weakref
 import numpy as np
 
 from ._jit import njit, prange
+from ._scratch import scratch
 from .spec import ConvSpec
 
 # The column matrix holds KH*KW copies of the input, so the batch is processed in chunks whose
@@ -39,7 +40,7 @@ PER_SAMPLE_P = 8192
 # grad_weight's GEMM orientation: at most this many outputs per group take the transposed form.
 THIN_O = 64
 
-_local = threading.local()              # one workspace per thread: two threads may convolve at once
+_local = threading.local()              # per thread, what its workspace holds (see forward)
 
 
 def supports(spec: ConvSpec) -> bool:
@@ -47,14 +48,11 @@ def supports(spec: ConvSpec) -> bool:
     return True
 
 
-def _workspace(size, dtype):
-    """A reused flat buffer of at least `size` elements of `dtype` (contents are garbage)."""
-    _local.holds = None                 # whatever columns it held are about to be overwritten
-    buf = getattr(_local, "buf", None)
-    nbytes = size * np.dtype(dtype).itemsize
-    if buf is None or buf.nbytes < nbytes:
-        buf = _local.buf = np.empty(nbytes, np.uint8)
-    return buf[:nbytes].view(dtype)
+def _workspace(size, dtype, keep=False):
+    """The column buffer, `size` elements of `dtype`; keep: the caller reads what it holds."""
+    if not keep:
+        _local.holds = None             # whatever columns it held are about to be overwritten
+    return scratch("im2col", (size,), dtype)
 
 
 @njit
@@ -182,8 +180,7 @@ def _chunks(spec, dtype, keep=False):
         chunk = 1
     for n0 in range(0, spec.N, chunk):
         Nc = min(chunk, spec.N - n0)
-        col = (_local.buf[:Nc * G * R * P * np.dtype(dtype).itemsize].view(dtype) if keep
-               else _workspace(Nc * G * R * P, dtype)).reshape(-1, P)
+        col = _workspace(Nc * G * R * P, dtype, keep).reshape(-1, P)
         yield n0, n0 + Nc, col, (1, R * Nc, Nc), geom
 
 

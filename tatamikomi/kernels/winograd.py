@@ -26,12 +26,11 @@ backward ran faster (37.5-39.5 against 42.1-43.3 ms), so the rules do not pick W
 36 GEMMs with K = C run at ~90 GFLOP/s against ~200 for im2col's one, and the transforms
 (3-5 ms each way) eat the 4x fewer multiplies.
 """
-import threading
-
 import numpy as np
 
 from . import im2col
 from ._jit import njit, prange
+from ._scratch import scratch
 from .spec import ConvSpec
 
 TILE = 4                        # output tile side m; the input tile is m + 2
@@ -40,8 +39,6 @@ POINTS = {2: (0, 1, -1), 4: (0, 1, -1, 0.5, -2)}      # finite points; infinity 
 # V and M are reused across calls (fresh arrays this size page-fault on every call, PERF_NOTES
 # trap 2), and the batch is chunked so both stay under this cap together.
 WORKSPACE_BYTES = 64 << 20
-
-_local = threading.local()
 
 grad_weight = im2col.grad_weight
 
@@ -84,7 +81,10 @@ def supports(spec: ConvSpec) -> bool:
 
 # Both transforms work on one plane at a time with every loop running over all th * tw tiles of
 # the plane: V and M keep a plane's tiles contiguous, so the inner loops are long and vectorise.
-# (Loops over one tile row, 14 tiles at 56x56, stayed scalar and took 3x longer.)
+# (Loops over one tile row, 14 tiles at 56x56, stayed scalar and took 3x longer.) The four
+# row-combining stages repeat one loop shape on purpose: a shared helper needs strided 2-d
+# views (T[:, s], V[k*a:(k+1)*a, c]), whose rows Numba does not know to be contiguous, and the
+# transforms then ran 2-2.5x slower (in 3.4 -> 8.7 ms, out 1.7 -> 3.7 at 8x64x56x56).
 @njit
 def _in_plane(x, V, n, c, pt, pl, th, tw, BT, buf, X, T):
     """V[:, c, tiles of sample n] = B^T d B for every tile d of the zero-padded plane x[n, c].
@@ -190,16 +190,6 @@ def _transform_out(M, y, n0, n1, th, tw, AT):
             _out_plane(M, y, n0 + no // O, no % O, n0, th, tw, AT, S, Y)
 
 
-def _buffers(size, dtype):
-    """Two reused flat buffers (for V and M) of `size` elements each (contents are garbage)."""
-    nbytes = 2 * size * np.dtype(dtype).itemsize
-    buf = getattr(_local, "buf", None)
-    if buf is None or buf.nbytes < nbytes:
-        buf = _local.buf = np.empty(nbytes, np.uint8)
-    flat = buf[:nbytes].view(dtype)
-    return flat[:size], flat[size:]
-
-
 def forward(x, w, spec, m=None):
     """y = A^T [U . V] A, the channel sum as a GEMM per tile position and group.
 
@@ -220,10 +210,9 @@ def forward(x, w, spec, m=None):
     for n0 in range(0, spec.N, chunk):
         n1 = min(spec.N, n0 + chunk)
         T = (n1 - n0) * th * tw
-        vbuf, mbuf = _buffers(a * a * T * max(C, O), x.dtype)
-        V = vbuf[:a * a * C * T].reshape(a * a, C, T)
+        V = scratch("winograd.V", (a * a, C, T), x.dtype)
         _transform_in(x[n0:n1], V, spec.padding[0], spec.padding[2], th, tw, BT)
-        M = mbuf[:a * a * O * T].reshape(a * a, G, O // G, T)
+        M = scratch("winograd.M", (a * a, G, O // G, T), x.dtype)
         np.matmul(U, V.reshape(a * a, G, C // G, T), out=M)
         _transform_out(M.reshape(a * a, O, T), y, n0, n1, th, tw, AT)
     return y

@@ -1,0 +1,25 @@
+"""Reused scratch arrays, one per name and thread, for the kernels' large intermediates.
+
+A fresh array of many MB page-faults on every call (PERF_NOTES trap 2); one per thread because
+two threads may convolve at once.
+"""
+import threading
+
+import numpy as np
+
+_local = threading.local()
+
+
+def scratch(name, shape, dtype):
+    """A reused array of `shape` and `dtype` for `name` on this thread; contents are garbage.
+
+    The buffer grows to the largest request and stays, so callers cap what they ask for.
+    Shapes: -> shape.
+    """
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape)) * dtype.itemsize
+    bufs = _local.__dict__.setdefault("bufs", {})
+    buf = bufs.get(name)
+    if buf is None or buf.nbytes < nbytes:
+        buf = bufs[name] = np.empty(nbytes, np.uint8)
+    return buf[:nbytes].view(dtype).reshape(shape)
