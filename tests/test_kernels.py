@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from tatamikomi import kernels
-from tatamikomi.kernels import ConvSpec, depthwise, direct, fft, gemm1x1, im2col, winograd
+from tatamikomi.kernels import ConvSpec, blocked, depthwise, direct, fft, gemm1x1, im2col, winograd
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -90,7 +90,7 @@ def test_direct_matches_torch(spec):
 @pytest.fixture(params=["parallel", "serial"])
 def variant(request, monkeypatch):
     """Run the kernels' parallel loops (Numba, the FFT threads) both ways, whatever the size."""
-    for module in (im2col, depthwise, fft):
+    for module in (im2col, depthwise, fft, blocked):
         monkeypatch.setattr(module, "PARALLEL_MIN", 0 if request.param == "parallel" else 1 << 60)
 
 
@@ -222,6 +222,7 @@ def test_unknown_and_unsupported_kernels(monkeypatch):
 
 
 CLAIMS = {                      # which of the CASES each kernel must claim (by index)
+    "blocked": {0, 1, 5, 6, 8, 10, 11, 13, 14, 16, 17, 18, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31},
     "depthwise": {2, 8, 9, 14, 15, 16, 17},     # 2: C = 1 is depthwise with multiplier 3
     "gemm1x1": {18, 19, 20, 21},
     "winograd": {0, 1, 8, 13, 17, 23, 24, 25},     # 8, 17: grouped 3x3
@@ -235,20 +236,26 @@ def test_supports_claims_exactly(name):
     assert claimed == CLAIMS[name]
 
 
-def test_rules_pick_depthwise_fft_else_im2col(monkeypatch):
+def test_rules_pick_depthwise_fft_blocked_else_im2col(monkeypatch):
     monkeypatch.delenv("TATAMIKOMI_CONV", raising=False)
     assert kernels.select(SPECS[8]) is depthwise
     assert kernels.select(SPECS[7]) is im2col
     assert kernels.select(SPECS[2]) is depthwise             # C = 1: depthwise, multiplier 3
     assert kernels.select(ConvSpec.make((8, 16, 64, 64), (32, 16, 11, 11), padding=(5, 5))) is fft
     assert kernels.select(ConvSpec.make((8, 16, 64, 64), (32, 16, 7, 7))) is fft
-    for other in (ConvSpec.make((8, 16, 64, 64), (32, 16, 5, 5)),               # 5x5: im2col
-                  ConvSpec.make((8, 8, 64, 64), (32, 8, 11, 11)),               # C < 16
-                  ConvSpec.make((8, 16, 64, 64), (32, 16, 7, 7), stride=(2, 2))):
+    for other in (ConvSpec.make((8, 16, 64, 64), (32, 16, 7, 7), stride=(2, 2)),
+                  ConvSpec.make((8, 3, 224, 224), (64, 3, 3, 3), padding=(1, 1)),     # C < 8
+                  ConvSpec.make((8, 256, 14, 14), (256, 256, 3, 3), padding=(1, 1)),  # O > 64
+                  ConvSpec.make((8, 256, 28, 28), (64, 256, 1, 1)),                  # 1x1
+                  ConvSpec.make((20, 16, 50, 100), (32, 16, 3, 3), stride=(2, 2))):
         assert kernels.select(other) is im2col
-    for wino in (ConvSpec.make((8, 64, 56, 56), (64, 64, 3, 3), padding=(1, 1)),
-                 ConvSpec.make((8, 64, 56, 56), (64, 16, 3, 3), padding=(1, 1), groups=4)):
-        assert winograd.supports(wino) and kernels.select(wino) is im2col    # measured slower
+    for tiles in (ConvSpec.make((8, 16, 64, 64), (32, 16, 5, 5)),               # 5x5
+                  ConvSpec.make((8, 8, 64, 64), (32, 8, 11, 11)),               # C < 16: not fft
+                  ConvSpec.make((64, 32, 14, 14), (64, 32, 3, 3), padding=(1, 1)),
+                  ConvSpec.make((8, 64, 56, 56), (64, 64, 3, 3), padding=(1, 1)),
+                  ConvSpec.make((8, 64, 56, 56), (64, 16, 3, 3), padding=(1, 1), groups=4)):
+        assert kernels.select(tiles) is blocked
+        assert not winograd.supports(tiles) or kernels.select(tiles) is not winograd
 
 
 WINO = sorted(CLAIMS["winograd"])
@@ -322,3 +329,27 @@ def test_autotuner_caches_a_supporting_kernel(monkeypatch):
     finally:
         conv.clear_cache()
     assert conv.cache == {}
+
+
+@pytest.mark.parametrize("i", [0, 6, 13, 17, 28], ids=[IDS[i] for i in (0, 6, 13, 17, 28)])
+def test_blocked_one_sample_per_chunk_and_float32_tiles(i, monkeypatch):
+    """blocked with its workspace capped to one sample per chunk, and float32's 16-lane tiles
+    on a spec with more than one pixel block and output block, against direct."""
+    spec = SPECS[i]
+    x, w, gy = arrays(spec)
+    monkeypatch.setattr(blocked, "WORKSPACE_BYTES", 1)
+    for ours, ref in zip(run(blocked, x, w, gy, spec), run(direct, x, w, gy, spec)):
+        np.testing.assert_allclose(ours, ref, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_blocked_against_torch_on_a_layer_with_many_tiles(dtype):
+    """A layer big enough for several tiles in every direction (pixel blocks, output blocks,
+    tap groups of grad_weight, gy chunks) and a partial last output block, against PyTorch."""
+    spec = ConvSpec.make((3, 20, 23, 37), (36, 10, 3, 3), padding=(1, 2), dilation=(1, 2),
+                         groups=2, dtype=dtype)
+    x, w, gy = arrays(spec, dtype)
+    tol = dict(rtol=1e-4, atol=1e-4) if dtype == "float32" else dict(rtol=1e-10, atol=1e-10)
+    for ours, theirs in zip(run(blocked, x, w, gy, spec), torch_conv(x, w, gy, spec)):
+        assert ours.dtype == np.dtype(dtype)
+        np.testing.assert_allclose(ours, theirs, **tol)

@@ -10,12 +10,13 @@ import time
 
 import numpy as np
 
-from . import depthwise, direct, fft, gemm1x1, im2col, winograd
+from . import blocked, depthwise, direct, fft, gemm1x1, im2col, winograd
 from .spec import ConvSpec
 
 KERNELS = {
     "direct": direct,
     "im2col": im2col,
+    "blocked": blocked,
     "depthwise": depthwise,
     "gemm1x1": gemm1x1,
     "winograd": winograd,
@@ -57,6 +58,18 @@ def _rule(spec):
     # where im2col took 2.
     if fft.supports(spec) and spec.KH * spec.KW >= 49 and spec.C // spec.groups >= 16:
         return fft
+    # Stride 1 with at most 64 outputs per group: the register tiles beat OpenBLAS's thin GEMMs
+    # (fwd | gx | gw ms, blocked against im2col, one run): tutorial 20x16x50x100 -> 32 5.7 | 6.4
+    # | 7.5 against 10.2 | 8.6 | 11.0; MNIST 64x32x14x14 -> 64 2.9 | 3.2 | 4.7 against 4.3 |
+    # 3.9 | 4.6; 8x64x56x56 -> 64 8.6 | 8.8 | 12.5 against 13.6 | 11.7 | 13.2, groups 4 3.2 |
+    # 2.9 | 3.8 against 8.9 | 7.5 | 8.3. With more outputs OpenBLAS catches up (128: 30.3
+    # against 30.3 ms in all, 256: 35.5 against 26.8), and with 3 input channels (the first
+    # layer, 26 | 32 | 21 against 25 | 18 | 25) the tiles have too little to reduce over. 5x5 and
+    # 11x11 below fft's rule won too (16 -> 32 5x5 3.6 | 4.2 | 4.7 against 7.5 | 6.6 | 7.7). A 1x1
+    # is a GEMM with nothing to copy: 8x256x28x28 -> 64 4.4 | 4.3 | 2.8 against 2.0 | 2.1 | 2.0.
+    if (blocked.supports(spec) and spec.O // spec.groups <= 64
+            and spec.C // spec.groups >= 8 and spec.KH * spec.KW > 1):
+        return blocked
     # 1x1 stays with im2col: gemm1x1 measured 8.3 | 8.5 | 10.3 (fwd | gx | gw) against
     # im2col's 10.4 | 8.3 | 8.1 at 8x256x56x56 -> 512 stride 2, and no faster unstrided.
     return im2col               # runs every spec; `direct` is only the test oracle

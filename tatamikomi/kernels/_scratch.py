@@ -7,6 +7,7 @@ import threading
 
 import numpy as np
 
+ALIGN = 64                                      # bytes: one cache line, one AVX-512 vector
 _local = threading.local()
 
 
@@ -20,6 +21,7 @@ def scratch(name, shape, dtype):
     nbytes = int(np.prod(shape)) * dtype.itemsize
     bufs = _local.__dict__.setdefault("bufs", {})
     buf = bufs.get(name)
-    if buf is None or buf.nbytes < nbytes:
-        buf = bufs[name] = np.empty(nbytes, np.uint8)
-    return buf[:nbytes].view(dtype).reshape(shape)
+    if buf is None or buf.nbytes < nbytes + ALIGN:
+        buf = bufs[name] = np.empty(nbytes + ALIGN, np.uint8)
+    skip = -buf.ctypes.data % ALIGN             # vector loads that split cache lines cost two
+    return buf[skip:skip + nbytes].view(dtype).reshape(shape)

@@ -1,0 +1,418 @@
+"""Register-blocked direct convolution for stride 1: a tile of 8 outputs x 3 vectors of pixels
+stays in 24 vector registers for the whole reduction over (channel, tap); no column matrix.
+
+The trick that makes every tap one contiguous load: each input plane is copied once, zero-padded,
+into a row of length PL, and the output is computed "wide", as if it had the padded width Wp.
+Output pixel q = oh * Wp + ow then reads input q + kh*dh*Wp + kw*dw for tap (kh, kw), a fixed
+offset per tap, so a vector of consecutive q runs across row ends into columns that are thrown
+away when the wide rows are cropped (Wp - OW of every Wp: 2-12 % of the work on the suite's 3x3
+shapes). Each (channel, tap) step loads 3 input vectors and 8 weights and does 24 FMAs, which
+keeps both FMA ports busy: 230-290 GFLOP/s on 2 cores where OpenBLAS reaches 290-330 on square
+GEMMs, against 140-150 for im2col's thin GEMMs on layers with 16-64 outputs per group
+(a prototype's forward: 8x3 tiles beat 8x2, 6x4, 4x4 and 12x2 by 5-40 %; 12x2 spills registers).
+
+grad_input of a stride-1 conv is itself a stride-1 conv of gy with the flipped, transposed
+weights (padding d*(K-1) - p per side, cropping where that is negative), so it reuses forward.
+grad_weight keeps 8 outputs x 3 taps of partial sums in registers while streaming pixels, and
+adds the lanes at the end. Everything is float32 or float64 as given; the vectors are 64 bytes
+(_simd), so float64 runs 8 lanes.
+"""
+import numpy as np
+
+from ._jit import njit, prange
+from ._scratch import scratch
+from ._simd import lanes, vfma, vload, vsplat, vstore, vzero
+from .spec import ConvSpec
+
+OB = 8              # outputs per register tile (written out below: a0..a7, b0..b7, c0..c7)
+PV = 3              # vectors of pixels per tile, or taps per grad_weight tile
+# grad_weight's blocking (_gw_par timed alone, GFLOP/s over RBG 1/4/16/64 x QC_BYTES 1/4/16
+# KiB): 16 tiles x 4 KiB gave 205 | 241 | 245 at 8x256x14x14 | 8x64x56x56 | 64x32x14x14,
+# 1 KiB chunks 180 | 198 | 192, 16 KiB 194 | 224 | 227; 64 tiles left too few tasks for 2 cores.
+RBG = 16            # grad_weight: tiles of 3 taps that share one pass over a chunk of gy
+QC_BYTES = 4096     # grad_weight: pixels per chunk (8 gy rows of it, 32 KB, stay in L1)
+
+# The padded input and the wide output of this many bytes at most are made per batch chunk and
+# reused (as im2col's workspace, and for the same page-fault reason); one sample always fits.
+WORKSPACE_BYTES = 16 << 20
+
+# Below this many multiply-adds a call runs serially: waking the thread pool costs tens of
+# microseconds (the same trade-off as im2col.PARALLEL_MIN).
+PARALLEL_MIN = 1 << 16
+
+
+def supports(spec: ConvSpec) -> bool:
+    """Stride 1 in both directions; any padding, dilation and groups."""
+    return spec.stride == (1, 1)
+
+
+# ---- the register tiles ---------------------------------------------------------------------
+
+@njit
+def _fwd_tile(xp, offs, wp, yw, t, n, G, Cg, OBn, nb, PL, YL, L):
+    """yw[row, q0 : q0 + 3L] for the 8 outputs of block ob, accumulated over every (c, tap).
+
+    Task t = ((s * G + g) * nb + blk) * OBn + ob: consecutive tasks share the input block.
+    Shapes: xp (C*n*PL + tail,) as (C, n, PL), wp (G*OBn*R*8,) as (G, OBn, R, 8),
+    yw (n*G*OBn*8, YL), offs (R,).
+    """
+    R = offs.shape[0]
+    ob = t % OBn
+    k = t // OBn
+    blk = k % nb
+    k //= nb
+    xb = ((k % G) * Cg * n + k // G) * PL + blk * PV * L       # k = s * G + g
+    wi = ((k % G) * OBn + ob) * R * OB
+    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = vzero(yw)
+    b0 = b1 = b2 = b3 = b4 = b5 = b6 = b7 = vzero(yw)
+    c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = vzero(yw)
+    for r in range(R):
+        i = xb + offs[r]
+        x0 = vload(xp, i)
+        x1 = vload(xp, i + L)
+        x2 = vload(xp, i + 2 * L)
+        w = vsplat(yw, wp[wi])
+        a0 = vfma(w, x0, a0); b0 = vfma(w, x1, b0); c0 = vfma(w, x2, c0)  # noqa: E702
+        w = vsplat(yw, wp[wi + 1])
+        a1 = vfma(w, x0, a1); b1 = vfma(w, x1, b1); c1 = vfma(w, x2, c1)  # noqa: E702
+        w = vsplat(yw, wp[wi + 2])
+        a2 = vfma(w, x0, a2); b2 = vfma(w, x1, b2); c2 = vfma(w, x2, c2)  # noqa: E702
+        w = vsplat(yw, wp[wi + 3])
+        a3 = vfma(w, x0, a3); b3 = vfma(w, x1, b3); c3 = vfma(w, x2, c3)  # noqa: E702
+        w = vsplat(yw, wp[wi + 4])
+        a4 = vfma(w, x0, a4); b4 = vfma(w, x1, b4); c4 = vfma(w, x2, c4)  # noqa: E702
+        w = vsplat(yw, wp[wi + 5])
+        a5 = vfma(w, x0, a5); b5 = vfma(w, x1, b5); c5 = vfma(w, x2, c5)  # noqa: E702
+        w = vsplat(yw, wp[wi + 6])
+        a6 = vfma(w, x0, a6); b6 = vfma(w, x1, b6); c6 = vfma(w, x2, c6)  # noqa: E702
+        w = vsplat(yw, wp[wi + 7])
+        a7 = vfma(w, x0, a7); b7 = vfma(w, x1, b7); c7 = vfma(w, x2, c7)  # noqa: E702
+        wi += OB
+    i = (k * OBn + ob) * OB * YL + blk * PV * L
+    vstore(yw, i, a0); vstore(yw, i + L, b0); vstore(yw, i + 2 * L, c0); i += YL  # noqa: E702
+    vstore(yw, i, a1); vstore(yw, i + L, b1); vstore(yw, i + 2 * L, c1); i += YL  # noqa: E702
+    vstore(yw, i, a2); vstore(yw, i + L, b2); vstore(yw, i + 2 * L, c2); i += YL  # noqa: E702
+    vstore(yw, i, a3); vstore(yw, i + L, b3); vstore(yw, i + 2 * L, c3); i += YL  # noqa: E702
+    vstore(yw, i, a4); vstore(yw, i + L, b4); vstore(yw, i + 2 * L, c4); i += YL  # noqa: E702
+    vstore(yw, i, a5); vstore(yw, i + L, b5); vstore(yw, i + 2 * L, c5); i += YL  # noqa: E702
+    vstore(yw, i, a6); vstore(yw, i + L, b6); vstore(yw, i + 2 * L, c6); i += YL  # noqa: E702
+    vstore(yw, i, a7); vstore(yw, i + L, b7); vstore(yw, i + 2 * L, c7)           # noqa: E702
+
+
+@njit
+def _gw_tile(xp, gyw, part, p, xb, o0, o1, o2, i, q0, q1, YL, L):
+    """part[p : p + 24L] += lane-wise sums over q in [q0, q1) of gy rows x shifted input rows.
+
+    The 24 partial-sum vectors are (output j, tap t) at p + (3j + t) * L; gy's 8 rows start at
+    i, the three taps read xp at xb + o0/o1/o2. Shapes: xp, gyw and part flat.
+    """
+    a0 = vload(part, p + 0 * L); b0 = vload(part, p + 1 * L); c0 = vload(part, p + 2 * L)  # noqa: E501,E702
+    a1 = vload(part, p + 3 * L); b1 = vload(part, p + 4 * L); c1 = vload(part, p + 5 * L)  # noqa: E501,E702
+    a2 = vload(part, p + 6 * L); b2 = vload(part, p + 7 * L); c2 = vload(part, p + 8 * L)  # noqa: E501,E702
+    a3 = vload(part, p + 9 * L); b3 = vload(part, p + 10 * L); c3 = vload(part, p + 11 * L)  # noqa: E501,E702
+    a4 = vload(part, p + 12 * L); b4 = vload(part, p + 13 * L); c4 = vload(part, p + 14 * L)  # noqa: E501,E702
+    a5 = vload(part, p + 15 * L); b5 = vload(part, p + 16 * L); c5 = vload(part, p + 17 * L)  # noqa: E501,E702
+    a6 = vload(part, p + 18 * L); b6 = vload(part, p + 19 * L); c6 = vload(part, p + 20 * L)  # noqa: E501,E702
+    a7 = vload(part, p + 21 * L); b7 = vload(part, p + 22 * L); c7 = vload(part, p + 23 * L)  # noqa: E501,E702
+    for q in range(q0, q1, L):
+        x0 = vload(xp, xb + o0 + q)
+        x1 = vload(xp, xb + o1 + q)
+        x2 = vload(xp, xb + o2 + q)
+        y = vload(gyw, i + 0 * YL + q)
+        a0 = vfma(y, x0, a0); b0 = vfma(y, x1, b0); c0 = vfma(y, x2, c0)  # noqa: E702
+        y = vload(gyw, i + 1 * YL + q)
+        a1 = vfma(y, x0, a1); b1 = vfma(y, x1, b1); c1 = vfma(y, x2, c1)  # noqa: E702
+        y = vload(gyw, i + 2 * YL + q)
+        a2 = vfma(y, x0, a2); b2 = vfma(y, x1, b2); c2 = vfma(y, x2, c2)  # noqa: E702
+        y = vload(gyw, i + 3 * YL + q)
+        a3 = vfma(y, x0, a3); b3 = vfma(y, x1, b3); c3 = vfma(y, x2, c3)  # noqa: E702
+        y = vload(gyw, i + 4 * YL + q)
+        a4 = vfma(y, x0, a4); b4 = vfma(y, x1, b4); c4 = vfma(y, x2, c4)  # noqa: E702
+        y = vload(gyw, i + 5 * YL + q)
+        a5 = vfma(y, x0, a5); b5 = vfma(y, x1, b5); c5 = vfma(y, x2, c5)  # noqa: E702
+        y = vload(gyw, i + 6 * YL + q)
+        a6 = vfma(y, x0, a6); b6 = vfma(y, x1, b6); c6 = vfma(y, x2, c6)  # noqa: E702
+        y = vload(gyw, i + 7 * YL + q)
+        a7 = vfma(y, x0, a7); b7 = vfma(y, x1, b7); c7 = vfma(y, x2, c7)  # noqa: E702
+    vstore(part, p + 0 * L, a0); vstore(part, p + 1 * L, b0); vstore(part, p + 2 * L, c0)  # noqa: E501,E702
+    vstore(part, p + 3 * L, a1); vstore(part, p + 4 * L, b1); vstore(part, p + 5 * L, c1)  # noqa: E501,E702
+    vstore(part, p + 6 * L, a2); vstore(part, p + 7 * L, b2); vstore(part, p + 8 * L, c2)  # noqa: E501,E702
+    vstore(part, p + 9 * L, a3); vstore(part, p + 10 * L, b3); vstore(part, p + 11 * L, c3)  # noqa: E501,E702
+    vstore(part, p + 12 * L, a4); vstore(part, p + 13 * L, b4); vstore(part, p + 14 * L, c4)  # noqa: E501,E702
+    vstore(part, p + 15 * L, a5); vstore(part, p + 16 * L, b5); vstore(part, p + 17 * L, c5)  # noqa: E501,E702
+    vstore(part, p + 18 * L, a6); vstore(part, p + 19 * L, b6); vstore(part, p + 20 * L, c6)  # noqa: E501,E702
+    vstore(part, p + 21 * L, a7); vstore(part, p + 22 * L, b7); vstore(part, p + 23 * L, c7)  # noqa: E501,E702
+
+
+@njit
+def _gw_task(xp, offs, gyw, gw, t, n, G, Cg, OBn, PL, L, QC, RBG):
+    """gw[rows of block ob, taps of tile group rg] += sum over samples and wide pixels of gy * x.
+
+    Task t = (g * OBn + ob) * NRG + rg. Streaming all pixels through one register tile would
+    read gy's 8 rows from L2 for every tile (grad_weight ran slower than im2col's GEMM that way);
+    so the pixels go in chunks of QC, and every tile of the group runs over a chunk while its 8
+    gy rows sit in L1, its partial sums parked in `part` between chunks. A gy row holds all n
+    samples, each in wide rows padded to PL with zeros like the cropped columns, so one stream
+    runs through every sample and the junk pixels add nothing.
+    Shapes: xp (C*n*PL + tail,), gyw (G*OBn*8, RL), gw (G*OBn*8, R).
+    """
+    R = offs.shape[0]
+    RL = gyw.shape[1]
+    RB = (R + PV - 1) // PV                     # tiles of 3 taps
+    NRG = (RB + RBG - 1) // RBG
+    rg = t % NRG
+    k = t // NRG                                # k = g * OBn + ob
+    g = k // OBn
+    rb0, rb1 = rg * RBG, min(RB, (rg + 1) * RBG)
+    part = np.zeros((rb1 - rb0) * OB * PV * L, gw.dtype)
+    xb, i = g * Cg * n * PL, k * OB * RL
+    for q0 in range(0, RL, QC):
+        q1 = min(RL, q0 + QC)
+        for rb in range(rb0, rb1):
+            r0 = rb * PV
+            _gw_tile(xp, gyw.ravel(), part, (rb - rb0) * OB * PV * L, xb, offs[r0],
+                     offs[min(r0 + 1, R - 1)], offs[min(r0 + 2, R - 1)], i, q0, q1, RL, L)
+    for rb in range(rb0, rb1):                  # add the lanes, in lane order
+        for j in range(OB):
+            for u in range(PV):
+                r = rb * PV + u
+                if r < R:
+                    v = part[((rb - rb0) * OB * PV + j * PV + u) * L:][:L]
+                    acc = v[0]
+                    for m in range(1, L):
+                        acc += v[m]
+                    gw[k * OB + j, r] += acc
+
+
+# ---- layout copies: planes in, wide rows out ------------------------------------------------
+
+@njit
+def _pad_plane(x, xp, t, n0, Hp, Wp, pt, pl):
+    """xp[t, hp * Wp + wp] = x[n0 + s, c, hp - pt, wp - pl] for t = c * n + s, 0 outside x and
+    past Hp*Wp. pt, pl may be negative (grad_input crops gy there).
+
+    Shapes: x (N, C, H, W), xp (C*n, PL).
+    """
+    _, C, H, W = x.shape
+    n = xp.shape[0] // C
+    c, s = t // n, t % n
+    d = xp[t]
+    lo, hi = max(0, pl), max(max(0, pl), min(Wp, W + pl))   # columns that come from x
+    for hp in range(Hp):
+        h = hp - pt
+        row = d[hp * Wp:(hp + 1) * Wp]
+        if 0 <= h < H:
+            row[:lo] = 0
+            row[lo:hi] = x[n0 + s, c, h, lo - pl:hi - pl]
+            row[hi:] = 0
+        else:
+            row[:] = 0
+    d[Hp * Wp:] = 0
+
+
+@njit
+def _widen_plane(gy, gyw, t, n0, n, G, OBn, Wp, PL):
+    """gyw[t] = output row t = g * OBn * 8 + j of gy for n samples, each in wide rows of Wp
+    padded to PL, zero in the cropped columns, between samples, at the end, and for the padded
+    outputs of the last block.
+
+    Shapes: gy (N, O, OH, OW), gyw (G*OBn*8, RL).
+    """
+    _, O, OH, OW = gy.shape
+    Og = O // G
+    g, j = t // (OBn * OB), t % (OBn * OB)
+    d = gyw[t]
+    if j >= Og:
+        d[:] = 0
+        return
+    for s in range(n):
+        e = d[s * PL:(s + 1) * PL]
+        for oh in range(OH):
+            e[oh * Wp:oh * Wp + OW] = gy[n0 + s, g * Og + j, oh]
+            e[oh * Wp + OW:(oh + 1) * Wp] = 0
+        e[OH * Wp:] = 0
+    d[n * PL:] = 0
+
+
+@njit
+def _crop_plane(yw, y, t, n0, G, OBn, Wp):
+    """y[n0 + s, o] = the first OW columns of each wide row of yw's plane; t = s * O + o.
+
+    Shapes: yw (n*G*OBn*8, YL), y (N, O, OH, OW).
+    """
+    _, O, OH, OW = y.shape
+    Og = O // G
+    s, o = t // O, t % O
+    src = yw[(s * G + o // Og) * OBn * OB + o % Og]
+    for oh in range(OH):
+        y[n0 + s, o, oh] = src[oh * Wp:oh * Wp + OW]
+
+
+# Each step as a parallel and a serial loop over its tasks (see PARALLEL_MIN).
+@njit(parallel=True)
+def _pad_par(x, xp, n0, Hp, Wp, pt, pl):
+    for t in prange(xp.shape[0]):
+        _pad_plane(x, xp, t, n0, Hp, Wp, pt, pl)
+
+
+@njit
+def _pad_one(x, xp, n0, Hp, Wp, pt, pl):
+    for t in range(xp.shape[0]):
+        _pad_plane(x, xp, t, n0, Hp, Wp, pt, pl)
+
+
+@njit(parallel=True)
+def _widen_par(gy, gyw, n0, n, G, OBn, Wp, PL):
+    for t in prange(gyw.shape[0]):
+        _widen_plane(gy, gyw, t, n0, n, G, OBn, Wp, PL)
+
+
+@njit
+def _widen_one(gy, gyw, n0, n, G, OBn, Wp, PL):
+    for t in range(gyw.shape[0]):
+        _widen_plane(gy, gyw, t, n0, n, G, OBn, Wp, PL)
+
+
+@njit(parallel=True)
+def _crop_par(yw, y, n0, n, G, OBn, Wp):
+    for t in prange(n * y.shape[1]):
+        _crop_plane(yw, y, t, n0, G, OBn, Wp)
+
+
+@njit
+def _crop_one(yw, y, n0, n, G, OBn, Wp):
+    for t in range(n * y.shape[1]):
+        _crop_plane(yw, y, t, n0, G, OBn, Wp)
+
+
+@njit(parallel=True)
+def _fwd_par(xp, offs, wp, yw, tasks, n, G, Cg, OBn, nb, PL, YL, L):
+    for t in prange(tasks):
+        _fwd_tile(xp, offs, wp, yw, t, n, G, Cg, OBn, nb, PL, YL, L)
+
+
+@njit
+def _fwd_one(xp, offs, wp, yw, tasks, n, G, Cg, OBn, nb, PL, YL, L):
+    for t in range(tasks):
+        _fwd_tile(xp, offs, wp, yw, t, n, G, Cg, OBn, nb, PL, YL, L)
+
+
+@njit(parallel=True)
+def _gw_par(xp, offs, gyw, gw, tasks, n, G, Cg, OBn, PL, L, QC, RBG):
+    for t in prange(tasks):
+        _gw_task(xp, offs, gyw, gw, t, n, G, Cg, OBn, PL, L, QC, RBG)
+
+
+@njit
+def _gw_one(xp, offs, gyw, gw, tasks, n, G, Cg, OBn, PL, L, QC, RBG):
+    for t in range(tasks):
+        _gw_task(xp, offs, gyw, gw, t, n, G, Cg, OBn, PL, L, QC, RBG)
+
+
+# ---- drivers ----------------------------------------------------------------------------------
+
+class _Geometry:
+    """Padded, wide and tiled sizes of a stride-1 conv of x (N, C, H, W) by (KH, KW) taps."""
+
+    def __init__(self, x_shape, w_shape, pads, dilation, groups, dtype):
+        N, C, H, W = x_shape
+        O, Cg, KH, KW = w_shape
+        pt, pb, pl, pr = pads
+        self.dtype, self.C, self.Cg, self.G = np.dtype(dtype), C, Cg, groups
+        self.pt, self.pl, self.dilation, self.kernel = pt, pl, dilation, (KH, KW)
+        self.Hp, self.Wp = H + pt + pb, W + pl + pr
+        self.OH = self.Hp - dilation[0] * (KH - 1)
+        self.OW = self.Wp - dilation[1] * (KW - 1)
+        self.L = lanes(self.dtype)
+        self.nb = -(-(self.OH * self.Wp) // (PV * self.L))       # pixel blocks per plane
+        self.YL = self.nb * PV * self.L                           # wide output row length
+        reach = (KH - 1) * dilation[0] * self.Wp + (KW - 1) * dilation[1]
+        self.PL = max(self.Hp * self.Wp, self.YL + reach)         # every load stays in the plane
+        self.OBn = -(-(O // groups) // OB)
+        per_sample = (C * self.PL + groups * self.OBn * OB * self.PL) * self.dtype.itemsize
+        self.step = max(1, WORKSPACE_BYTES // per_sample)        # samples per chunk
+        self.par = N * O * self.OH * self.OW * Cg * KH * KW >= PARALLEL_MIN
+
+    def chunks(self, N):
+        """(n0, n1) batch chunks whose buffers fit WORKSPACE_BYTES (one sample at least)."""
+        return [(n0, min(N, n0 + self.step)) for n0 in range(0, N, self.step)]
+
+    def offsets(self, n):
+        """The flat offset of every (c, kh, kw) tap from a pixel, planes laid out (C, n, PL)."""
+        (KH, KW), (dh, dw) = self.kernel, self.dilation
+        return (np.arange(self.Cg)[:, None, None] * (n * self.PL)
+                + np.arange(KH)[None, :, None] * (dh * self.Wp)
+                + np.arange(KW)[None, None, :] * dw).ravel().astype(np.int64)
+
+    def padded(self, x, n0, n1):
+        """x[n0:n1] as zero-padded planes (C, n, PL) in the reused buffer "blocked_x", flat.
+
+        A zero tail of PL + L lets grad_weight's stream over the last plane read past its end.
+        Shapes: -> (C*n*PL + PL + L,).
+        """
+        n, C = n1 - n0, self.C
+        flat = scratch("blocked_x", ((C * n + 1) * self.PL + self.L,), self.dtype)
+        xp = flat[:C * n * self.PL].reshape(C * n, self.PL)
+        (_pad_par if self.par else _pad_one)(x, xp, n0, self.Hp, self.Wp, self.pt, self.pl)
+        flat[C * n * self.PL:] = 0
+        return flat
+
+    def rows(self, length):
+        """The reused buffer "blocked_y": one row of `length` per (padded) output channel."""
+        return scratch("blocked_y", (self.G * self.OBn * OB, length), self.dtype)
+
+
+def _conv(x, w, pads, dilation, groups):
+    """The stride-1 conv of x by w with per-side padding pads (negative crops).
+
+    Shapes: x (N, C, H, W), w (O, C // groups, KH, KW) -> (N, O, OH, OW).
+    """
+    N, O = x.shape[0], w.shape[0]
+    geo = _Geometry(x.shape, w.shape, pads, dilation, groups, x.dtype)
+    G, OBn = groups, geo.OBn
+    wt = np.zeros((G, OBn * OB, w[0].size), x.dtype)       # outputs past O // G weigh 0
+    wt[:, :O // G] = w.reshape(G, O // G, -1)
+    wp = np.ascontiguousarray(wt.reshape(G, OBn, OB, -1).transpose(0, 1, 3, 2)).ravel()
+    y = np.empty((N, O, geo.OH, geo.OW), x.dtype)
+    for n0, n1 in geo.chunks(N):
+        n = n1 - n0
+        xp, yw = geo.padded(x, n0, n1), geo.rows(n * geo.YL).reshape(-1, geo.YL)
+        (_fwd_par if geo.par else _fwd_one)(xp, geo.offsets(n), wp, yw, n * G * geo.nb * OBn,
+                                            n, G, geo.Cg, OBn, geo.nb, geo.PL, geo.YL, geo.L)
+        (_crop_par if geo.par else _crop_one)(yw, y, n0, n, G, OBn, geo.Wp)
+    return y
+
+
+def forward(x, w, spec):
+    """Shapes: x (N, C, H, W), w (O, C // G, KH, KW) -> y (N, O, OH, OW)."""
+    return _conv(x, w, spec.padding, spec.dilation, spec.groups)
+
+
+def grad_input(gy, w, spec):
+    """The conv of gy with each group's weights transposed and flipped: stride 1 makes it one.
+
+    Shapes: gy (N, O, OH, OW), w (O, C // G, KH, KW) -> gx (N, C, H, W).
+    """
+    G, (O, Cg, KH, KW) = spec.groups, w.shape
+    (dh, dw), (pt, pb, pl, pr) = spec.dilation, spec.padding
+    wf = w.reshape(G, O // G, Cg, KH, KW)[:, :, :, ::-1, ::-1].transpose(0, 2, 1, 3, 4)
+    pads = (dh * (KH - 1) - pt, dh * (KH - 1) - pb, dw * (KW - 1) - pl, dw * (KW - 1) - pr)
+    return _conv(gy, wf.reshape(G * Cg, O // G, KH, KW), pads, spec.dilation, G)
+
+
+def grad_weight(x, gy, spec):
+    """Shapes: x (N, C, H, W), gy (N, O, OH, OW) -> gw (O, C // G, KH, KW)."""
+    N, O, G = spec.N, spec.O, spec.groups
+    geo = _Geometry(x.shape, spec.w_shape, spec.padding, spec.dilation, G, x.dtype)
+    R = spec.w_shape[1] * spec.KH * spec.KW
+    gw = np.zeros((G * geo.OBn * OB, R), x.dtype)
+    tiles = -(-R // PV)                                   # of 3 taps each
+    tasks = G * geo.OBn * -(-tiles // RBG)
+    for n0, n1 in geo.chunks(N):
+        n = n1 - n0
+        xp, gyw = geo.padded(x, n0, n1), geo.rows(-(-n * geo.PL // geo.L) * geo.L)
+        (_widen_par if geo.par else _widen_one)(gy, gyw, n0, n, G, geo.OBn, geo.Wp, geo.PL)
+        (_gw_par if geo.par else _gw_one)(xp, geo.offsets(n), gyw, gw, tasks, n, G, geo.Cg,
+                                          geo.OBn, geo.PL, geo.L, QC_BYTES // x.itemsize, RBG)
+    gw = gw.reshape(G, geo.OBn * OB, -1)[:, :O // G]
+    return np.ascontiguousarray(gw).reshape(spec.w_shape)
