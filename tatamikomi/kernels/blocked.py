@@ -196,18 +196,24 @@ def _pad_plane(x, xp, t, n0, Hp, Wp, pt, pl):
     _, C, H, W = x.shape
     n = xp.shape[0] // C
     c, s = t // n, t % n
-    d = xp[t]
+    d, src = xp[t], x[n0 + s, c]
     lo, hi = max(0, pl), max(max(0, pl), min(Wp, W + pl))   # columns that come from x
+    # Index loops, not row slices: a slice costs tens of ns to make, rows are often 16 long
+    # (3 slices a row made this copy 0.6 ms for MNIST's 64x32x14x14, 4x the loops' time).
     for hp in range(Hp):
-        h = hp - pt
-        row = d[hp * Wp:(hp + 1) * Wp]
+        h, b = hp - pt, hp * Wp
         if 0 <= h < H:
-            row[:lo] = 0
-            row[lo:hi] = x[n0 + s, c, h, lo - pl:hi - pl]
-            row[hi:] = 0
+            for j in range(lo):
+                d[b + j] = 0
+            for j in range(lo, hi):
+                d[b + j] = src[h, j - pl]
+            for j in range(hi, Wp):
+                d[b + j] = 0
         else:
-            row[:] = 0
-    d[Hp * Wp:] = 0
+            for j in range(Wp):
+                d[b + j] = 0
+    for j in range(Hp * Wp, d.shape[0]):
+        d[j] = 0
 
 
 @njit
@@ -225,13 +231,18 @@ def _widen_plane(gy, gyw, t, n0, n, G, OBn, Wp, PL):
     if j >= Og:
         d[:] = 0
         return
-    for s in range(n):
-        e = d[s * PL:(s + 1) * PL]
+    for s in range(n):                          # index loops, as in _pad_plane
+        src, b = gy[n0 + s, g * Og + j], s * PL
         for oh in range(OH):
-            e[oh * Wp:oh * Wp + OW] = gy[n0 + s, g * Og + j, oh]
-            e[oh * Wp + OW:(oh + 1) * Wp] = 0
-        e[OH * Wp:] = 0
-    d[n * PL:] = 0
+            for ow in range(OW):
+                d[b + ow] = src[oh, ow]
+            for ow in range(OW, Wp):
+                d[b + ow] = 0
+            b += Wp
+        for q in range(b, (s + 1) * PL):
+            d[q] = 0
+    for q in range(n * PL, d.shape[0]):
+        d[q] = 0
 
 
 @njit
@@ -243,9 +254,10 @@ def _crop_plane(yw, y, t, n0, G, OBn, Wp):
     _, O, OH, OW = y.shape
     Og = O // G
     s, o = t // O, t % O
-    src = yw[(s * G + o // Og) * OBn * OB + o % Og]
-    for oh in range(OH):
-        y[n0 + s, o, oh] = src[oh * Wp:oh * Wp + OW]
+    src, dst = yw[(s * G + o // Og) * OBn * OB + o % Og], y[n0 + s, o]
+    for oh in range(OH):                        # index loops, as in _pad_plane
+        for ow in range(OW):
+            dst[oh, ow] = src[oh * Wp + ow]
 
 
 # Each step as a parallel and a serial loop over its tasks (see PARALLEL_MIN).
