@@ -1,4 +1,5 @@
-"""Whole-register vector values inside Numba code: load, store, broadcast, fused multiply-add.
+"""Whole-register vector values inside Numba code: load, store, broadcast, fused multiply-add,
+and a masked store that packs the chosen lanes together.
 
 Numba vectorises loops by itself, but not a register-blocked micro-kernel: a tile of
 accumulators that lives in registers across a whole reduction is invisible to its loop
@@ -102,3 +103,22 @@ def vfma(typingctx, a, b, c):
         return builder.call(fn, args)
     return a(a, b, c), codegen
 
+
+
+@intrinsic
+def vstore_packed(typingctx, arr, idx, v, mask):
+    """Store the lanes of v whose bit is set in the integer mask, packed together, from
+    arr.flat[idx] on (llvm.masked.compressstore: vcompressps on AVX-512); unchecked."""
+    def codegen(context, builder, sig, args):
+        vty = args[2].type
+        bits = 32 if vty.element == ir.FloatType() else 64
+        data = context.make_array(sig.args[0])(context, builder, args[0]).data
+        ptr = builder.gep(data, [args[1]])
+        m = builder.bitcast(builder.trunc(args[3], ir.IntType(vty.count)),
+                            ir.VectorType(ir.IntType(1), vty.count))
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [vty, ptr.type, m.type]),
+            f"llvm.masked.compressstore.v{vty.count}f{bits}")
+        builder.call(fn, [args[2], ptr, m])
+        return context.get_dummy_value()
+    return types.none(arr, idx, v, mask), codegen

@@ -5,23 +5,25 @@ The trick that makes every tap one contiguous load: each input plane is copied o
 into a row of length PL, and the output is computed "wide", as if it had the padded width Wp.
 Output pixel q = oh * Wp + ow then reads input q + kh*dh*Wp + kw*dw for tap (kh, kw), a fixed
 offset per tap, so a vector of consecutive q runs across row ends into columns that are thrown
-away when the wide rows are cropped (Wp - OW of every Wp: 2-12 % of the work on the suite's 3x3
-shapes). Each (channel, tap) step loads 3 input vectors and 8 weights and does 24 FMAs, which
-keeps both FMA ports busy: 230-290 GFLOP/s on 2 cores where OpenBLAS reaches 290-330 on square
-GEMMs, against 140-150 for im2col's thin GEMMs on layers with 16-64 outputs per group
-(a prototype's forward: 8x3 tiles beat 8x2, 6x4, 4x4 and 12x2 by 5-40 %; 12x2 spills registers).
+away (Wp - OW of every Wp: 2-12 % of the work on the suite's 3x3 shapes). The tile stores its
+valid lanes straight into y, packed by a compress-store where a vector straddles a row end (MNIST
+conv2 forward 2.9 -> 2.55 ms against a wide buffer cropped afterwards). Each (channel, tap) step
+loads 3 input vectors and 8 weights and does 24 FMAs, which keeps both FMA ports busy: 230-290
+GFLOP/s on 2 cores where OpenBLAS reaches 290-330 on square GEMMs, against 140-150 for im2col's
+thin GEMMs on layers with 16-64 outputs per group (a prototype's forward: 8x3 tiles beat 8x2,
+6x4, 4x4 and 12x2 by 5-40 %; 12x2 spills registers).
 
 grad_input of a stride-1 conv is itself a stride-1 conv of gy with the flipped, transposed
 weights (padding d*(K-1) - p per side, cropping where that is negative), so it reuses forward.
-grad_weight keeps 8 outputs x 3 taps of partial sums in registers while streaming pixels, and
-adds the lanes at the end. Everything is float32 or float64 as given; the vectors are 64 bytes
-(_simd), so float64 runs 8 lanes.
+grad_weight keeps 8 outputs x 3 taps of partial sums in registers while streaming pixels of gy
+laid out wide (zeros in the junk columns), and adds the lanes at the end. Everything is float32
+or float64 as given; the vectors are 64 bytes (_simd), so float64 runs 8 lanes.
 """
 import numpy as np
 
 from ._jit import njit, prange
 from ._scratch import scratch
-from ._simd import lanes, vfma, vload, vsplat, vstore, vzero
+from ._simd import lanes, vfma, vload, vsplat, vstore, vstore_packed, vzero
 from .spec import ConvSpec
 
 OB = 8              # outputs per register tile (written out below: a0..a7, b0..b7, c0..c7)
@@ -49,58 +51,109 @@ def supports(spec: ConvSpec) -> bool:
 # ---- the register tiles ---------------------------------------------------------------------
 
 @njit
-def _fwd_tile(xp, offs, wp, yw, t, n, G, Cg, OBn, nb, PL, YL, L):
-    """yw[row, q0 : q0 + 3L] for the 8 outputs of block ob, accumulated over every (c, tap).
+def _lanes(q, L, Wp, OW, OH):
+    """For the wide pixels q .. q + L - 1: the packed index in (OH, OW) of the first valid one,
+    and the bit mask of the valid ones (column < OW, row < OH)."""
+    oh = q // Wp
+    ow = q - oh * Wp
+    d, m = -1, 0
+    for lane in range(L):
+        if ow < OW and oh < OH:
+            if d < 0:
+                d = oh * OW + ow
+            m |= 1 << lane
+        ow += 1
+        if ow == Wp:
+            ow, oh = 0, oh + 1
+    return d, m
+
+
+@njit
+def _put(y, i, d, m, full, v):
+    """Store v's valid lanes at y.flat[i + d]: whole if all are valid, else packed."""
+    if m == full:
+        vstore(y, i + d, v)
+    elif m != 0:
+        vstore_packed(y, i + d, v, m)
+
+
+@njit
+def _put3(y, i, d0, m0, d1, m1, d2, m2, L, a, b, c):
+    full = (1 << L) - 1
+    _put(y, i, d0, m0, full, a)
+    _put(y, i, d1, m1, full, b)
+    _put(y, i, d2, m2, full, c)
+
+
+@njit
+def _fwd_tile(xp, offs, wp, y, t, n0, n, G, Cg, OBn, nb, PL, Wp, L):
+    """y for the 8 outputs of block ob at wide pixels q0 : q0 + 3L, summed over every (c, tap).
 
     Task t = ((s * G + g) * nb + blk) * OBn + ob: consecutive tasks share the input block.
     Shapes: xp (C*n*PL + tail,) as (C, n, PL), wp (G*OBn*R*8,) as (G, OBn, R, 8),
-    yw (n*G*OBn*8, YL), offs (R,).
+    y (N, O, OH, OW), offs (R,).
     """
     R = offs.shape[0]
+    _, O, OH, OW = y.shape
+    Og = O // G
     ob = t % OBn
     k = t // OBn
     blk = k % nb
     k //= nb
     xb = ((k % G) * Cg * n + k // G) * PL + blk * PV * L       # k = s * G + g
     wi = ((k % G) * OBn + ob) * R * OB
-    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = vzero(yw)
-    b0 = b1 = b2 = b3 = b4 = b5 = b6 = b7 = vzero(yw)
-    c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = vzero(yw)
+    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = vzero(y)
+    b0 = b1 = b2 = b3 = b4 = b5 = b6 = b7 = vzero(y)
+    c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = vzero(y)
     for r in range(R):
         i = xb + offs[r]
         x0 = vload(xp, i)
         x1 = vload(xp, i + L)
         x2 = vload(xp, i + 2 * L)
-        w = vsplat(yw, wp[wi])
+        w = vsplat(y, wp[wi])
         a0 = vfma(w, x0, a0); b0 = vfma(w, x1, b0); c0 = vfma(w, x2, c0)  # noqa: E702
-        w = vsplat(yw, wp[wi + 1])
+        w = vsplat(y, wp[wi + 1])
         a1 = vfma(w, x0, a1); b1 = vfma(w, x1, b1); c1 = vfma(w, x2, c1)  # noqa: E702
-        w = vsplat(yw, wp[wi + 2])
+        w = vsplat(y, wp[wi + 2])
         a2 = vfma(w, x0, a2); b2 = vfma(w, x1, b2); c2 = vfma(w, x2, c2)  # noqa: E702
-        w = vsplat(yw, wp[wi + 3])
+        w = vsplat(y, wp[wi + 3])
         a3 = vfma(w, x0, a3); b3 = vfma(w, x1, b3); c3 = vfma(w, x2, c3)  # noqa: E702
-        w = vsplat(yw, wp[wi + 4])
+        w = vsplat(y, wp[wi + 4])
         a4 = vfma(w, x0, a4); b4 = vfma(w, x1, b4); c4 = vfma(w, x2, c4)  # noqa: E702
-        w = vsplat(yw, wp[wi + 5])
+        w = vsplat(y, wp[wi + 5])
         a5 = vfma(w, x0, a5); b5 = vfma(w, x1, b5); c5 = vfma(w, x2, c5)  # noqa: E702
-        w = vsplat(yw, wp[wi + 6])
+        w = vsplat(y, wp[wi + 6])
         a6 = vfma(w, x0, a6); b6 = vfma(w, x1, b6); c6 = vfma(w, x2, c6)  # noqa: E702
-        w = vsplat(yw, wp[wi + 7])
+        w = vsplat(y, wp[wi + 7])
         a7 = vfma(w, x0, a7); b7 = vfma(w, x1, b7); c7 = vfma(w, x2, c7)  # noqa: E702
         wi += OB
-    i = (k * OBn + ob) * OB * YL + blk * PV * L
-    vstore(yw, i, a0); vstore(yw, i + L, b0); vstore(yw, i + 2 * L, c0); i += YL  # noqa: E702
-    vstore(yw, i, a1); vstore(yw, i + L, b1); vstore(yw, i + 2 * L, c1); i += YL  # noqa: E702
-    vstore(yw, i, a2); vstore(yw, i + L, b2); vstore(yw, i + 2 * L, c2); i += YL  # noqa: E702
-    vstore(yw, i, a3); vstore(yw, i + L, b3); vstore(yw, i + 2 * L, c3); i += YL  # noqa: E702
-    vstore(yw, i, a4); vstore(yw, i + L, b4); vstore(yw, i + 2 * L, c4); i += YL  # noqa: E702
-    vstore(yw, i, a5); vstore(yw, i + L, b5); vstore(yw, i + 2 * L, c5); i += YL  # noqa: E702
-    vstore(yw, i, a6); vstore(yw, i + L, b6); vstore(yw, i + 2 * L, c6); i += YL  # noqa: E702
-    vstore(yw, i, a7); vstore(yw, i + L, b7); vstore(yw, i + 2 * L, c7)           # noqa: E702
+    # Into y directly: each vector's valid lanes, packed, land where its first valid pixel goes.
+    s, o = k // G, (k % G) * Og + ob * OB
+    q = blk * PV * L
+    d0, m0 = _lanes(q, L, Wp, OW, OH)
+    d1, m1 = _lanes(q + L, L, Wp, OW, OH)
+    d2, m2 = _lanes(q + 2 * L, L, Wp, OW, OH)
+    i = ((n0 + s) * O + o) * OH * OW
+    n_out = min(OB, Og - ob * OB)               # the last block may hold padded outputs
+    _put3(y, i, d0, m0, d1, m1, d2, m2, L, a0, b0, c0)
+    if n_out > 1:
+        _put3(y, i + 1 * OH * OW, d0, m0, d1, m1, d2, m2, L, a1, b1, c1)
+    if n_out > 2:
+        _put3(y, i + 2 * OH * OW, d0, m0, d1, m1, d2, m2, L, a2, b2, c2)
+    if n_out > 3:
+        _put3(y, i + 3 * OH * OW, d0, m0, d1, m1, d2, m2, L, a3, b3, c3)
+    if n_out > 4:
+        _put3(y, i + 4 * OH * OW, d0, m0, d1, m1, d2, m2, L, a4, b4, c4)
+    if n_out > 5:
+        _put3(y, i + 5 * OH * OW, d0, m0, d1, m1, d2, m2, L, a5, b5, c5)
+    if n_out > 6:
+        _put3(y, i + 6 * OH * OW, d0, m0, d1, m1, d2, m2, L, a6, b6, c6)
+    if n_out > 7:
+        _put3(y, i + 7 * OH * OW, d0, m0, d1, m1, d2, m2, L, a7, b7, c7)
 
 
 @njit
-def _gw_tile(xp, gyw, part, p, xb, o0, o1, o2, i, q0, q1, YL, L):
+def _gw_tile(xp, gyw, part, p, xb, o0, o1, o2, i, q0, q1, RL, L):
     """part[p : p + 24L] += lane-wise sums over q in [q0, q1) of gy rows x shifted input rows.
 
     The 24 partial-sum vectors are (output j, tap t) at p + (3j + t) * L; gy's 8 rows start at
@@ -118,21 +171,21 @@ def _gw_tile(xp, gyw, part, p, xb, o0, o1, o2, i, q0, q1, YL, L):
         x0 = vload(xp, xb + o0 + q)
         x1 = vload(xp, xb + o1 + q)
         x2 = vload(xp, xb + o2 + q)
-        y = vload(gyw, i + 0 * YL + q)
+        y = vload(gyw, i + 0 * RL + q)
         a0 = vfma(y, x0, a0); b0 = vfma(y, x1, b0); c0 = vfma(y, x2, c0)  # noqa: E702
-        y = vload(gyw, i + 1 * YL + q)
+        y = vload(gyw, i + 1 * RL + q)
         a1 = vfma(y, x0, a1); b1 = vfma(y, x1, b1); c1 = vfma(y, x2, c1)  # noqa: E702
-        y = vload(gyw, i + 2 * YL + q)
+        y = vload(gyw, i + 2 * RL + q)
         a2 = vfma(y, x0, a2); b2 = vfma(y, x1, b2); c2 = vfma(y, x2, c2)  # noqa: E702
-        y = vload(gyw, i + 3 * YL + q)
+        y = vload(gyw, i + 3 * RL + q)
         a3 = vfma(y, x0, a3); b3 = vfma(y, x1, b3); c3 = vfma(y, x2, c3)  # noqa: E702
-        y = vload(gyw, i + 4 * YL + q)
+        y = vload(gyw, i + 4 * RL + q)
         a4 = vfma(y, x0, a4); b4 = vfma(y, x1, b4); c4 = vfma(y, x2, c4)  # noqa: E702
-        y = vload(gyw, i + 5 * YL + q)
+        y = vload(gyw, i + 5 * RL + q)
         a5 = vfma(y, x0, a5); b5 = vfma(y, x1, b5); c5 = vfma(y, x2, c5)  # noqa: E702
-        y = vload(gyw, i + 6 * YL + q)
+        y = vload(gyw, i + 6 * RL + q)
         a6 = vfma(y, x0, a6); b6 = vfma(y, x1, b6); c6 = vfma(y, x2, c6)  # noqa: E702
-        y = vload(gyw, i + 7 * YL + q)
+        y = vload(gyw, i + 7 * RL + q)
         a7 = vfma(y, x0, a7); b7 = vfma(y, x1, b7); c7 = vfma(y, x2, c7)  # noqa: E702
     vstore(part, p + 0 * L, a0); vstore(part, p + 1 * L, b0); vstore(part, p + 2 * L, c0)  # noqa: E501,E702
     vstore(part, p + 3 * L, a1); vstore(part, p + 4 * L, b1); vstore(part, p + 5 * L, c1)  # noqa: E501,E702
@@ -245,21 +298,6 @@ def _widen_plane(gy, gyw, t, n0, n, G, OBn, Wp, PL):
         d[q] = 0
 
 
-@njit
-def _crop_plane(yw, y, t, n0, G, OBn, Wp):
-    """y[n0 + s, o] = the first OW columns of each wide row of yw's plane; t = s * O + o.
-
-    Shapes: yw (n*G*OBn*8, YL), y (N, O, OH, OW).
-    """
-    _, O, OH, OW = y.shape
-    Og = O // G
-    s, o = t // O, t % O
-    src, dst = yw[(s * G + o // Og) * OBn * OB + o % Og], y[n0 + s, o]
-    for oh in range(OH):                        # index loops, as in _pad_plane
-        for ow in range(OW):
-            dst[oh, ow] = src[oh * Wp + ow]
-
-
 # Each step as a parallel and a serial loop over its tasks (see PARALLEL_MIN).
 @njit(parallel=True)
 def _pad_par(x, xp, n0, Hp, Wp, pt, pl):
@@ -286,27 +324,15 @@ def _widen_one(gy, gyw, n0, n, G, OBn, Wp, PL):
 
 
 @njit(parallel=True)
-def _crop_par(yw, y, n0, n, G, OBn, Wp):
-    for t in prange(n * y.shape[1]):
-        _crop_plane(yw, y, t, n0, G, OBn, Wp)
-
-
-@njit
-def _crop_one(yw, y, n0, n, G, OBn, Wp):
-    for t in range(n * y.shape[1]):
-        _crop_plane(yw, y, t, n0, G, OBn, Wp)
-
-
-@njit(parallel=True)
-def _fwd_par(xp, offs, wp, yw, tasks, n, G, Cg, OBn, nb, PL, YL, L):
+def _fwd_par(xp, offs, wp, y, tasks, n0, n, G, Cg, OBn, nb, PL, Wp, L):
     for t in prange(tasks):
-        _fwd_tile(xp, offs, wp, yw, t, n, G, Cg, OBn, nb, PL, YL, L)
+        _fwd_tile(xp, offs, wp, y, t, n0, n, G, Cg, OBn, nb, PL, Wp, L)
 
 
 @njit
-def _fwd_one(xp, offs, wp, yw, tasks, n, G, Cg, OBn, nb, PL, YL, L):
+def _fwd_one(xp, offs, wp, y, tasks, n0, n, G, Cg, OBn, nb, PL, Wp, L):
     for t in range(tasks):
-        _fwd_tile(xp, offs, wp, yw, t, n, G, Cg, OBn, nb, PL, YL, L)
+        _fwd_tile(xp, offs, wp, y, t, n0, n, G, Cg, OBn, nb, PL, Wp, L)
 
 
 @njit(parallel=True)
@@ -388,10 +414,9 @@ def _conv(x, w, pads, dilation, groups):
     y = np.empty((N, O, geo.OH, geo.OW), x.dtype)
     for n0, n1 in geo.chunks(N):
         n = n1 - n0
-        xp, yw = geo.padded(x, n0, n1), geo.rows(n * geo.YL).reshape(-1, geo.YL)
-        (_fwd_par if geo.par else _fwd_one)(xp, geo.offsets(n), wp, yw, n * G * geo.nb * OBn,
-                                            n, G, geo.Cg, OBn, geo.nb, geo.PL, geo.YL, geo.L)
-        (_crop_par if geo.par else _crop_one)(yw, y, n0, n, G, OBn, geo.Wp)
+        (_fwd_par if geo.par else _fwd_one)(geo.padded(x, n0, n1), geo.offsets(n), wp, y,
+                                            n * G * geo.nb * OBn, n0, n, G, geo.Cg, OBn, geo.nb,
+                                            geo.PL, geo.Wp, geo.L)
     return y
 
 
