@@ -222,7 +222,7 @@ def test_unknown_and_unsupported_kernels(monkeypatch):
 
 
 CLAIMS = {                      # which of the CASES each kernel must claim (by index)
-    "blocked": {0, 1, 5, 6, 8, 10, 11, 13, 14, 16, 17, 18, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31},
+    "blocked": set(range(len(CASES))),             # every spec: strides go through phases
     "depthwise": {2, 8, 9, 14, 15, 16, 17},     # 2: C = 1 is depthwise with multiplier 3
     "gemm1x1": {18, 19, 20, 21},
     "winograd": {0, 1, 8, 13, 17, 23, 24, 25},     # 8, 17: grouped 3x3
@@ -243,13 +243,15 @@ def test_rules_pick_depthwise_fft_blocked_else_im2col(monkeypatch):
     assert kernels.select(SPECS[2]) is depthwise             # C = 1: depthwise, multiplier 3
     assert kernels.select(ConvSpec.make((8, 16, 64, 64), (32, 16, 11, 11), padding=(5, 5))) is fft
     assert kernels.select(ConvSpec.make((8, 16, 64, 64), (32, 16, 7, 7))) is fft
-    for other in (ConvSpec.make((8, 16, 64, 64), (32, 16, 7, 7), stride=(2, 2)),
+    for other in (ConvSpec.make((8, 16, 64, 64), (32, 16, 3, 3), stride=(2, 2)),   # 2.25 taps
                   ConvSpec.make((8, 3, 224, 224), (64, 3, 3, 3), padding=(1, 1)),     # C < 8
                   ConvSpec.make((8, 256, 14, 14), (256, 256, 3, 3), padding=(1, 1)),  # O > 64
                   ConvSpec.make((8, 256, 28, 28), (64, 256, 1, 1)),                  # 1x1
                   ConvSpec.make((20, 16, 50, 100), (32, 16, 3, 3), stride=(2, 2))):
         assert kernels.select(other) is im2col
     for tiles in (ConvSpec.make((8, 16, 64, 64), (32, 16, 5, 5)),               # 5x5
+                  ConvSpec.make((8, 16, 64, 64), (32, 16, 7, 7), stride=(2, 2)),  # 12 taps
+                  ConvSpec.make((20, 16, 100, 50), (32, 16, 5, 3), stride=(2, 1)),  # 7.5 taps
                   ConvSpec.make((8, 8, 64, 64), (32, 8, 11, 11)),               # C < 16: not fft
                   ConvSpec.make((64, 32, 14, 14), (64, 32, 3, 3), padding=(1, 1)),
                   ConvSpec.make((8, 64, 56, 56), (64, 64, 3, 3), padding=(1, 1)),
@@ -331,7 +333,8 @@ def test_autotuner_caches_a_supporting_kernel(monkeypatch):
     assert conv.cache == {}
 
 
-@pytest.mark.parametrize("i", [0, 6, 13, 17, 28], ids=[IDS[i] for i in (0, 6, 13, 17, 28)])
+@pytest.mark.parametrize("i", [0, 4, 6, 7, 13, 17, 28],
+                         ids=[IDS[i] for i in (0, 4, 6, 7, 13, 17, 28)])
 def test_blocked_one_sample_per_chunk_and_float32_tiles(i, monkeypatch):
     """blocked with its workspace capped to one sample per chunk, and float32's 16-lane tiles
     on a spec with more than one pixel block and output block, against direct."""
@@ -345,11 +348,13 @@ def test_blocked_one_sample_per_chunk_and_float32_tiles(i, monkeypatch):
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_blocked_against_torch_on_a_layer_with_many_tiles(dtype):
     """A layer big enough for several tiles in every direction (pixel blocks, output blocks,
-    tap groups of grad_weight, gy chunks) and a partial last output block, against PyTorch."""
-    spec = ConvSpec.make((3, 20, 23, 37), (36, 10, 3, 3), padding=(1, 2), dilation=(1, 2),
-                         groups=2, dtype=dtype)
-    x, w, gy = arrays(spec, dtype)
+    tap groups of grad_weight, gy chunks) and a partial last output block, at stride 1 and at
+    strides whose phases hold different numbers of taps, against PyTorch."""
     tol = dict(rtol=1e-4, atol=1e-4) if dtype == "float32" else dict(rtol=1e-10, atol=1e-10)
-    for ours, theirs in zip(run(blocked, x, w, gy, spec), torch_conv(x, w, gy, spec)):
-        assert ours.dtype == np.dtype(dtype)
-        np.testing.assert_allclose(ours, theirs, **tol)
+    for stride in ((1, 1), (2, 1), (3, 2)):
+        spec = ConvSpec.make((3, 20, 23, 37), (36, 10, 5, 3), stride=stride, padding=(1, 2),
+                             dilation=(1, 2), groups=2, dtype=dtype)
+        x, w, gy = arrays(spec, dtype)
+        for ours, theirs in zip(run(blocked, x, w, gy, spec), torch_conv(x, w, gy, spec)):
+            assert ours.dtype == np.dtype(dtype)
+            np.testing.assert_allclose(ours, theirs, **tol)

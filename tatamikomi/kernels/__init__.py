@@ -58,7 +58,7 @@ def _rule(spec):
     # where im2col took 2.
     if fft.supports(spec) and spec.KH * spec.KW >= 49 and spec.C // spec.groups >= 16:
         return fft
-    # Stride 1 with at most 64 outputs per group: the register tiles beat OpenBLAS's thin GEMMs
+    # At most 64 outputs per group: the register tiles beat OpenBLAS's thin GEMMs at stride 1
     # (fwd | gx | gw ms, blocked against im2col, one run): tutorial 20x16x50x100 -> 32 5.7 | 6.4
     # | 7.5 against 10.2 | 8.6 | 11.0; MNIST 64x32x14x14 -> 64 2.9 | 3.2 | 4.7 against 4.3 |
     # 3.9 | 4.6; 8x64x56x56 -> 64 8.6 | 8.8 | 12.5 against 13.6 | 11.7 | 13.2, groups 4 3.2 |
@@ -67,8 +67,13 @@ def _rule(spec):
     # layer, 26 | 32 | 21 against 25 | 18 | 25) the tiles have too little to reduce over. 5x5 and
     # 11x11 below fft's rule won too (16 -> 32 5x5 3.6 | 4.2 | 4.7 against 7.5 | 6.6 | 7.7). A 1x1
     # is a GEMM with nothing to copy: 8x256x28x28 -> 64 4.4 | 4.3 | 2.8 against 2.0 | 2.1 | 2.0.
-    if (blocked.supports(spec) and spec.O // spec.groups <= 64
-            and spec.C // spec.groups >= 8 and spec.KH * spec.KW > 1):
+    # A stride splits the taps over sh*sw phases, and grad_input runs one conv per phase over
+    # just its taps: with fewer than 6 taps a phase the short reductions lost (f+b ms, 3x3 s2
+    # tutorial 10.4 against 7.8, 8x64x56x56 -> 64 14.3 against 11.0), with more they won (5x3
+    # s(2, 1) tutorial 15.6 against 20.9, 7x7 s2 8x16x64x64 -> 32 8.4 against 11.5).
+    taps, phases = spec.KH * spec.KW, spec.stride[0] * spec.stride[1]
+    thin = spec.O // spec.groups <= 64 and spec.C // spec.groups >= 8 and taps > 1
+    if thin and (phases == 1 or taps >= 6 * phases):
         return blocked
     # 1x1 stays with im2col: gemm1x1 measured 8.3 | 8.5 | 10.3 (fwd | gx | gw) against
     # im2col's 10.4 | 8.3 | 8.1 at 8x256x56x56 -> 512 stride 2, and no faster unstrided.

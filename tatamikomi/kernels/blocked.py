@@ -44,8 +44,8 @@ PARALLEL_MIN = 1 << 16
 
 
 def supports(spec: ConvSpec) -> bool:
-    """Stride 1 in both directions; any padding, dilation and groups."""
-    return spec.stride == (1, 1)
+    """Every valid spec: stride, padding, dilation, groups."""
+    return True
 
 
 # ---- the register tiles ---------------------------------------------------------------------
@@ -86,7 +86,7 @@ def _put3(y, i, d0, m0, d1, m1, d2, m2, L, a, b, c):
 
 
 @njit
-def _fwd_tile(xp, offs, wp, y, t, n0, n, G, Cg, OBn, nb, PL, Wp, L):
+def _fwd_tile(xp, offs, wp, y, t, n0, n, G, V, OBn, nb, PL, Wq, L):
     """y for the 8 outputs of block ob at wide pixels q0 : q0 + 3L, summed over every (c, tap).
 
     Task t = ((s * G + g) * nb + blk) * OBn + ob: consecutive tasks share the input block.
@@ -100,7 +100,7 @@ def _fwd_tile(xp, offs, wp, y, t, n0, n, G, Cg, OBn, nb, PL, Wp, L):
     k = t // OBn
     blk = k % nb
     k //= nb
-    xb = ((k % G) * Cg * n + k // G) * PL + blk * PV * L       # k = s * G + g
+    xb = ((k % G) * V * n + k // G) * PL + blk * PV * L        # k = s * G + g
     wi = ((k % G) * OBn + ob) * R * OB
     a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = vzero(y)
     b0 = b1 = b2 = b3 = b4 = b5 = b6 = b7 = vzero(y)
@@ -130,9 +130,9 @@ def _fwd_tile(xp, offs, wp, y, t, n0, n, G, Cg, OBn, nb, PL, Wp, L):
     # Into y directly: each vector's valid lanes, packed, land where its first valid pixel goes.
     s, o = k // G, (k % G) * Og + ob * OB
     q = blk * PV * L
-    d0, m0 = _lanes(q, L, Wp, OW, OH)
-    d1, m1 = _lanes(q + L, L, Wp, OW, OH)
-    d2, m2 = _lanes(q + 2 * L, L, Wp, OW, OH)
+    d0, m0 = _lanes(q, L, Wq, OW, OH)
+    d1, m1 = _lanes(q + L, L, Wq, OW, OH)
+    d2, m2 = _lanes(q + 2 * L, L, Wq, OW, OH)
     i = ((n0 + s) * O + o) * OH * OW
     n_out = min(OB, Og - ob * OB)               # the last block may hold padded outputs
     _put3(y, i, d0, m0, d1, m1, d2, m2, L, a0, b0, c0)
@@ -198,7 +198,7 @@ def _gw_tile(xp, gyw, part, p, xb, o0, o1, o2, i, q0, q1, RL, L):
 
 
 @njit
-def _gw_task(xp, offs, gyw, gw, t, n, G, Cg, OBn, PL, L, QC, RBG):
+def _gw_task(xp, offs, gyw, gw, t, n, G, V, OBn, PL, L, QC, RBG):
     """gw[rows of block ob, taps of tile group rg] += sum over samples and wide pixels of gy * x.
 
     Task t = (g * OBn + ob) * NRG + rg. Streaming all pixels through one register tile would
@@ -218,7 +218,7 @@ def _gw_task(xp, offs, gyw, gw, t, n, G, Cg, OBn, PL, L, QC, RBG):
     g = k // OBn
     rb0, rb1 = rg * RBG, min(RB, (rg + 1) * RBG)
     part = np.zeros((rb1 - rb0) * OB * PV * L, gw.dtype)
-    xb, i = g * Cg * n * PL, k * OB * RL
+    xb, i = g * V * n * PL, k * OB * RL
     for q0 in range(0, RL, QC):
         q1 = min(RL, q0 + QC)
         for rb in range(rb0, rb1):
@@ -240,32 +240,34 @@ def _gw_task(xp, offs, gyw, gw, t, n, G, Cg, OBn, PL, L, QC, RBG):
 # ---- layout copies: planes in, wide rows out ------------------------------------------------
 
 @njit
-def _pad_plane(x, xp, t, n0, Hp, Wp, pt, pl):
-    """xp[t, hp * Wp + wp] = x[n0 + s, c, hp - pt, wp - pl] for t = c * n + s, 0 outside x and
-    past Hp*Wp. pt, pl may be negative (grad_input crops gy there).
-
-    Shapes: x (N, C, H, W), xp (C*n, PL).
+def _pad_plane(x, xp, t, n0, Hq, Wq, pt, pl, sh, sw):
+    """xp[t, i * Wq + j] = x[n0 + s, c, i*sh + a - pt, j*sw + b - pl] for t = (c*sh*sw + a*sw + b)
+    * n + s: each channel's zero-padded plane split into sh*sw phase planes, so that a strided
+    tap reads one phase plane at stride 1. 0 outside x and past Hq*Wq; pt, pl may be negative
+    (grad_input crops gy there). Shapes: x (N, C, H, W), xp (C*sh*sw*n, PL).
     """
     _, C, H, W = x.shape
-    n = xp.shape[0] // C
-    c, s = t // n, t % n
+    n = xp.shape[0] // (C * sh * sw)
+    v, s = t // n, t % n
+    c, a, b = v // (sh * sw), v % (sh * sw) // sw, v % sw
     d, src = xp[t], x[n0 + s, c]
-    lo, hi = max(0, pl), max(max(0, pl), min(Wp, W + pl))   # columns that come from x
+    lo = max(0, -((b - pl) // sw))                     # the columns j that come from x
+    hi = max(lo, min(Wq, -((b - pl - W) // sw)))
     # Index loops, not row slices: a slice costs tens of ns to make, rows are often 16 long
     # (3 slices a row made this copy 0.6 ms for MNIST's 64x32x14x14, 4x the loops' time).
-    for hp in range(Hp):
-        h, b = hp - pt, hp * Wp
+    for i in range(Hq):
+        h, e = i * sh + a - pt, i * Wq
         if 0 <= h < H:
             for j in range(lo):
-                d[b + j] = 0
+                d[e + j] = 0
             for j in range(lo, hi):
-                d[b + j] = src[h, j - pl]
-            for j in range(hi, Wp):
-                d[b + j] = 0
+                d[e + j] = src[h, j * sw + b - pl]
+            for j in range(hi, Wq):
+                d[e + j] = 0
         else:
-            for j in range(Wp):
-                d[b + j] = 0
-    for j in range(Hp * Wp, d.shape[0]):
+            for j in range(Wq):
+                d[e + j] = 0
+    for j in range(Hq * Wq, d.shape[0]):
         d[j] = 0
 
 
@@ -300,15 +302,15 @@ def _widen_plane(gy, gyw, t, n0, n, G, OBn, Wp, PL):
 
 # Each step as a parallel and a serial loop over its tasks (see PARALLEL_MIN).
 @njit(parallel=True)
-def _pad_par(x, xp, n0, Hp, Wp, pt, pl):
+def _pad_par(x, xp, n0, Hq, Wq, pt, pl, sh, sw):
     for t in prange(xp.shape[0]):
-        _pad_plane(x, xp, t, n0, Hp, Wp, pt, pl)
+        _pad_plane(x, xp, t, n0, Hq, Wq, pt, pl, sh, sw)
 
 
 @njit
-def _pad_one(x, xp, n0, Hp, Wp, pt, pl):
+def _pad_one(x, xp, n0, Hq, Wq, pt, pl, sh, sw):
     for t in range(xp.shape[0]):
-        _pad_plane(x, xp, t, n0, Hp, Wp, pt, pl)
+        _pad_plane(x, xp, t, n0, Hq, Wq, pt, pl, sh, sw)
 
 
 @njit(parallel=True)
@@ -324,50 +326,65 @@ def _widen_one(gy, gyw, n0, n, G, OBn, Wp, PL):
 
 
 @njit(parallel=True)
-def _fwd_par(xp, offs, wp, y, tasks, n0, n, G, Cg, OBn, nb, PL, Wp, L):
+def _fwd_par(xp, offs, wp, y, tasks, n0, n, G, V, OBn, nb, PL, Wq, L):
     for t in prange(tasks):
-        _fwd_tile(xp, offs, wp, y, t, n0, n, G, Cg, OBn, nb, PL, Wp, L)
+        _fwd_tile(xp, offs, wp, y, t, n0, n, G, V, OBn, nb, PL, Wq, L)
 
 
 @njit
-def _fwd_one(xp, offs, wp, y, tasks, n0, n, G, Cg, OBn, nb, PL, Wp, L):
+def _fwd_one(xp, offs, wp, y, tasks, n0, n, G, V, OBn, nb, PL, Wq, L):
     for t in range(tasks):
-        _fwd_tile(xp, offs, wp, y, t, n0, n, G, Cg, OBn, nb, PL, Wp, L)
+        _fwd_tile(xp, offs, wp, y, t, n0, n, G, V, OBn, nb, PL, Wq, L)
 
 
 @njit(parallel=True)
-def _gw_par(xp, offs, gyw, gw, tasks, n, G, Cg, OBn, PL, L, QC, RBG):
+def _gw_par(xp, offs, gyw, gw, tasks, n, G, V, OBn, PL, L, QC, RBG):
     for t in prange(tasks):
-        _gw_task(xp, offs, gyw, gw, t, n, G, Cg, OBn, PL, L, QC, RBG)
+        _gw_task(xp, offs, gyw, gw, t, n, G, V, OBn, PL, L, QC, RBG)
 
 
 @njit
-def _gw_one(xp, offs, gyw, gw, tasks, n, G, Cg, OBn, PL, L, QC, RBG):
+def _gw_one(xp, offs, gyw, gw, tasks, n, G, V, OBn, PL, L, QC, RBG):
     for t in range(tasks):
-        _gw_task(xp, offs, gyw, gw, t, n, G, Cg, OBn, PL, L, QC, RBG)
+        _gw_task(xp, offs, gyw, gw, t, n, G, V, OBn, PL, L, QC, RBG)
 
 
 # ---- drivers ----------------------------------------------------------------------------------
 
 class _Geometry:
-    """Padded, wide and tiled sizes of a stride-1 conv of x (N, C, H, W) by (KH, KW) taps."""
+    """Padded, phase-split, wide and tiled sizes of the conv of x (N, C, H, W) by w.
 
-    def __init__(self, x_shape, w_shape, pads, dilation, groups, dtype):
+    A stride (sh, sw) splits each padded plane into sh*sw phase planes of Hq x Wq; tap (kh, kw)
+    then reads phase ((kh*dh) % sh, (kw*dw) % sw) at row and column offset ((kh*dh) // sh,
+    (kw*dw) // sw), so every conv is a stride-1 sum of taps over planes. At stride 1 there is
+    one phase, the padded plane itself. stream: for grad_weight, whose stream of pixels runs
+    through all samples' planes.
+    """
+
+    def __init__(self, x_shape, w_shape, pads, stride, dilation, groups, dtype, stream=False):
         N, C, H, W = x_shape
         O, Cg, KH, KW = w_shape
         pt, pb, pl, pr = pads
-        self.dtype, self.C, self.Cg, self.G = np.dtype(dtype), C, Cg, groups
-        self.pt, self.pl, self.dilation, self.kernel = pt, pl, dilation, (KH, KW)
-        self.Hp, self.Wp = H + pt + pb, W + pl + pr
-        self.OH = self.Hp - dilation[0] * (KH - 1)
-        self.OW = self.Wp - dilation[1] * (KW - 1)
+        (sh, sw), (dh, dw) = stride, dilation
+        self.dtype, self.C, self.G, self.P = np.dtype(dtype), C, groups, sh * sw
+        self.Cg, self.V = Cg, Cg * sh * sw                    # planes per group
+        self.pt, self.pl, self.kernel = pt, pl, (KH, KW)
+        self.stride, self.dilation = stride, dilation
+        Hp, Wp = H + pt + pb, W + pl + pr
+        self.Hq, self.Wq = -(-Hp // sh), -(-Wp // sw)
+        self.OH = (Hp - dh * (KH - 1) - 1) // sh + 1
+        self.OW = (Wp - dw * (KW - 1) - 1) // sw + 1
         self.L = lanes(self.dtype)
-        self.nb = -(-(self.OH * self.Wp) // (PV * self.L))       # pixel blocks per plane
+        self.nb = -(-(self.OH * self.Wq) // (PV * self.L))       # pixel blocks per plane
         self.YL = self.nb * PV * self.L                           # wide output row length
-        reach = (KH - 1) * dilation[0] * self.Wp + (KW - 1) * dilation[1]
-        self.PL = max(self.Hp * self.Wp, self.YL + reach)         # every load stays in the plane
+        reach = (KH - 1) * dh // sh * self.Wq + (KW - 1) * dw // sw
+        # Forward's last block reads up to YL + reach; grad_weight's stream reads past the plane
+        # only at junk pixels, whose zeros in gy make them add nothing, so its planes are packed
+        # (MNIST conv2 grad_weight streams 256 pixels a sample instead of 274).
+        HW = self.Hq * self.Wq
+        self.PL = HW if stream else max(HW, self.YL + reach)
         self.OBn = -(-(O // groups) // OB)
-        per_sample = (C * self.PL + groups * self.OBn * OB * self.PL) * self.dtype.itemsize
+        per_sample = (C * self.P + groups * self.OBn * OB) * self.PL * self.dtype.itemsize
         self.step = max(1, WORKSPACE_BYTES // per_sample)        # samples per chunk
         self.par = N * O * self.OH * self.OW * Cg * KH * KW >= PARALLEL_MIN
 
@@ -376,23 +393,25 @@ class _Geometry:
         return [(n0, min(N, n0 + self.step)) for n0 in range(0, N, self.step)]
 
     def offsets(self, n):
-        """The flat offset of every (c, kh, kw) tap from a pixel, planes laid out (C, n, PL)."""
-        (KH, KW), (dh, dw) = self.kernel, self.dilation
-        return (np.arange(self.Cg)[:, None, None] * (n * self.PL)
-                + np.arange(KH)[None, :, None] * (dh * self.Wp)
-                + np.arange(KW)[None, None, :] * dw).ravel().astype(np.int64)
+        """The flat offset of every (c, kh, kw) tap from a pixel, planes laid out (C, P, n, PL)."""
+        (KH, KW), (sh, sw), (dh, dw) = self.kernel, self.stride, self.dilation
+        kh, kw = np.arange(KH) * dh, np.arange(KW) * dw
+        plane = (np.arange(self.Cg)[:, None, None] * self.P + (kh % sh)[None, :, None] * sw
+                 + (kw % sw)[None, None, :])
+        return (plane * (n * self.PL) + (kh // sh)[None, :, None] * self.Wq
+                + (kw // sw)[None, None, :]).ravel().astype(np.int64)
 
     def padded(self, x, n0, n1):
-        """x[n0:n1] as zero-padded planes (C, n, PL) in the reused buffer "blocked_x", flat.
-
-        A zero tail of PL + L lets grad_weight's stream over the last plane read past its end.
-        Shapes: -> (C*n*PL + PL + L,).
+        """x[n0:n1] as zero-padded phase planes (C, P, n, PL) in the reused buffer "blocked_x",
+        flat. A zero tail of PL + L lets grad_weight's stream over the last plane read past its
+        end. Shapes: -> (C*P*n*PL + PL + L,).
         """
-        n, C = n1 - n0, self.C
-        flat = scratch("blocked_x", ((C * n + 1) * self.PL + self.L,), self.dtype)
-        xp = flat[:C * n * self.PL].reshape(C * n, self.PL)
-        (_pad_par if self.par else _pad_one)(x, xp, n0, self.Hp, self.Wp, self.pt, self.pl)
-        flat[C * n * self.PL:] = 0
+        rows = (n1 - n0) * self.C * self.P
+        flat = scratch("blocked_x", ((rows + 1) * self.PL + self.L,), self.dtype)
+        xp = flat[:rows * self.PL].reshape(rows, self.PL)
+        (_pad_par if self.par else _pad_one)(x, xp, n0, self.Hq, self.Wq, self.pt, self.pl,
+                                             *self.stride)
+        flat[rows * self.PL:] = 0
         return flat
 
     def rows(self, length):
@@ -400,13 +419,13 @@ class _Geometry:
         return scratch("blocked_y", (self.G * self.OBn * OB, length), self.dtype)
 
 
-def _conv(x, w, pads, dilation, groups):
-    """The stride-1 conv of x by w with per-side padding pads (negative crops).
+def _conv(x, w, pads, stride, dilation, groups):
+    """The conv of x by w with per-side padding pads (negative crops).
 
     Shapes: x (N, C, H, W), w (O, C // groups, KH, KW) -> (N, O, OH, OW).
     """
     N, O = x.shape[0], w.shape[0]
-    geo = _Geometry(x.shape, w.shape, pads, dilation, groups, x.dtype)
+    geo = _Geometry(x.shape, w.shape, pads, stride, dilation, groups, x.dtype)
     G, OBn = groups, geo.OBn
     wt = np.zeros((G, OBn * OB, w[0].size), x.dtype)       # outputs past O // G weigh 0
     wt[:, :O // G] = w.reshape(G, O // G, -1)
@@ -415,32 +434,70 @@ def _conv(x, w, pads, dilation, groups):
     for n0, n1 in geo.chunks(N):
         n = n1 - n0
         (_fwd_par if geo.par else _fwd_one)(geo.padded(x, n0, n1), geo.offsets(n), wp, y,
-                                            n * G * geo.nb * OBn, n0, n, G, geo.Cg, OBn, geo.nb,
-                                            geo.PL, geo.Wp, geo.L)
+                                            n * G * geo.nb * OBn, n0, n, G, geo.V, OBn, geo.nb,
+                                            geo.PL, geo.Wq, geo.L)
     return y
 
 
 def forward(x, w, spec):
     """Shapes: x (N, C, H, W), w (O, C // G, KH, KW) -> y (N, O, OH, OW)."""
-    return _conv(x, w, spec.padding, spec.dilation, spec.groups)
+    return _conv(x, w, spec.padding, spec.stride, spec.dilation, spec.groups)
+
+
+def _phase(n_in, pad, K, d, s, a):
+    """The taps k of one axis whose input lands on phase a (k*d % s == a), and the stride-1 conv
+    over gy that gives gx at those inputs: (taps, dilation, padding before, padding after,
+    first gx index, count). gx index a + i*s - pad for i in [i0, i1) is what lies inside x.
+    """
+    taps = [k for k in range(K) if k * d % s == a]
+    i0, i1 = -((a - pad) // s), -((a - pad - n_in) // s)
+    if not taps or i1 <= i0:
+        return None
+    dd = (taps[1] - taps[0]) * d // s if len(taps) > 1 else 1
+    span = (len(taps) - 1) * dd
+    # gx_phase[i] = sum over m of gy[i - taps[0]*d//s - m*dd] * w[taps[m]]: a conv of gy with the
+    # flipped taps, padded so that its output row 0 is phase row i0.
+    before = taps[0] * d // s + span - i0
+    return taps, dd, before, a + i0 * s - pad, i1 - i0
 
 
 def grad_input(gy, w, spec):
-    """The conv of gy with each group's weights transposed and flipped: stride 1 makes it one.
+    """gx as stride-1 convs of gy with each group's weights transposed and flipped, one per
+    phase of the stride (one conv at stride 1): the inputs of phase (a, b) are reached by the
+    taps that land there, which sit at a constant spacing in gy.
 
     Shapes: gy (N, O, OH, OW), w (O, C // G, KH, KW) -> gx (N, C, H, W).
     """
+    N, C, H, W = spec.x_shape
     G, (O, Cg, KH, KW) = spec.groups, w.shape
-    (dh, dw), (pt, pb, pl, pr) = spec.dilation, spec.padding
-    wf = w.reshape(G, O // G, Cg, KH, KW)[:, :, :, ::-1, ::-1].transpose(0, 2, 1, 3, 4)
-    pads = (dh * (KH - 1) - pt, dh * (KH - 1) - pb, dw * (KW - 1) - pl, dw * (KW - 1) - pr)
-    return _conv(gy, wf.reshape(G * Cg, O // G, KH, KW), pads, spec.dilation, G)
+    (sh, sw), (dh, dw), (pt, _, pl, _) = spec.stride, spec.dilation, spec.padding
+    OH, OW = gy.shape[2:]
+    gx = np.zeros(spec.x_shape, gy.dtype) if (sh, sw) != (1, 1) else None
+    for a in range(sh):
+        rows = _phase(H, pt, KH, dh, sh, a)
+        for b in range(sw):
+            cols = _phase(W, pl, KW, dw, sw, b)
+            if rows is None or cols is None:
+                continue                    # no tap lands here, or no input of x: zeros
+            (kh, ddh, top, h0, nh), (kw, ddw, left, w0, nw) = rows, cols
+            sub = w[:, :, kh][:, :, :, kw].reshape(G, O // G, Cg, len(kh), len(kw))
+            wf = sub[:, :, :, ::-1, ::-1].transpose(0, 2, 1, 3, 4).reshape(G * Cg, O // G,
+                                                                           len(kh), len(kw))
+            # padding after: whatever makes the output nh x nw (negative crops gy)
+            bottom = nh - OH - top + (len(kh) - 1) * ddh
+            right = nw - OW - left + (len(kw) - 1) * ddw
+            part = _conv(gy, wf, (top, bottom, left, right), (1, 1), (ddh, ddw), G)
+            if gx is None:
+                return part
+            gx[:, :, h0::sh, w0::sw][:, :, :nh, :nw] = part
+    return gx
 
 
 def grad_weight(x, gy, spec):
     """Shapes: x (N, C, H, W), gy (N, O, OH, OW) -> gw (O, C // G, KH, KW)."""
     N, O, G = spec.N, spec.O, spec.groups
-    geo = _Geometry(x.shape, spec.w_shape, spec.padding, spec.dilation, G, x.dtype)
+    geo = _Geometry(x.shape, spec.w_shape, spec.padding, spec.stride, spec.dilation, G, x.dtype,
+                    stream=True)
     R = spec.w_shape[1] * spec.KH * spec.KW
     gw = np.zeros((G * geo.OBn * OB, R), x.dtype)
     tiles = -(-R // PV)                                   # of 3 taps each
@@ -448,8 +505,8 @@ def grad_weight(x, gy, spec):
     for n0, n1 in geo.chunks(N):
         n = n1 - n0
         xp, gyw = geo.padded(x, n0, n1), geo.rows(-(-n * geo.PL // geo.L) * geo.L)
-        (_widen_par if geo.par else _widen_one)(gy, gyw, n0, n, G, geo.OBn, geo.Wp, geo.PL)
-        (_gw_par if geo.par else _gw_one)(xp, geo.offsets(n), gyw, gw, tasks, n, G, geo.Cg,
+        (_widen_par if geo.par else _widen_one)(gy, gyw, n0, n, G, geo.OBn, geo.Wq, geo.PL)
+        (_gw_par if geo.par else _gw_one)(xp, geo.offsets(n), gyw, gw, tasks, n, G, geo.V,
                                           geo.OBn, geo.PL, geo.L, QC_BYTES // x.itemsize, RBG)
     gw = gw.reshape(G, geo.OBn * OB, -1)[:, :O // G]
     return np.ascontiguousarray(gw).reshape(spec.w_shape)
