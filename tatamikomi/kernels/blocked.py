@@ -250,7 +250,7 @@ def _pad_plane(x, xp, t, n0, Hq, Wq, pt, pl, sh, sw):
     n = xp.shape[0] // (C * sh * sw)
     v, s = t // n, t % n
     c, a, b = v // (sh * sw), v % (sh * sw) // sw, v % sw
-    d, src = xp[t], x[n0 + s, c]
+    d, src = xp[t], x[n0 + s, c].ravel()
     lo = max(0, -((b - pl) // sw))                     # the columns j that come from x
     hi = max(lo, min(Wq, -((b - pl - W) // sw)))
     # Index loops, not row slices: a slice costs tens of ns to make, rows are often 16 long
@@ -260,8 +260,13 @@ def _pad_plane(x, xp, t, n0, Hq, Wq, pt, pl, sh, sw):
         if 0 <= h < H:
             for j in range(lo):
                 d[e + j] = 0
-            for j in range(lo, hi):
-                d[e + j] = src[h, j * sw + b - pl]
+            if sw == 1:         # unsigned indices: no wraparound test, so the copy vectorises
+                base = h * W + b - pl                   # (8x64x56x56: 0.69 -> 0.37 ms)
+                for j in range(lo, hi):
+                    d[np.uint64(e + j)] = src[np.uint64(base + j)]
+            else:
+                for j in range(lo, hi):
+                    d[e + j] = src[h * W + j * sw + b - pl]
             for j in range(hi, Wq):
                 d[e + j] = 0
         else:
@@ -289,8 +294,8 @@ def _widen_plane(gy, gyw, t, n0, n, G, OBn, Wp, PL):
     for s in range(n):                          # index loops, as in _pad_plane
         src, b = gy[n0 + s, g * Og + j], s * PL
         for oh in range(OH):
-            for ow in range(OW):
-                d[b + ow] = src[oh, ow]
+            for ow in range(OW):                # unsigned: see _pad_plane
+                d[np.uint64(b + ow)] = src[oh, ow]
             for ow in range(OW, Wp):
                 d[b + ow] = 0
             b += Wp
