@@ -241,6 +241,8 @@ def test_rules_pick_depthwise_fft_blocked_else_im2col(monkeypatch):
     assert kernels.select(SPECS[8]) is depthwise
     assert kernels.select(SPECS[7]) is im2col
     assert kernels.select(SPECS[2]) is depthwise             # C = 1: depthwise, multiplier 3
+    mnist_conv1 = ConvSpec.make((64, 1, 28, 28), (32, 1, 3, 3), padding=(1, 1))
+    assert depthwise.supports(mnist_conv1) and kernels.select(mnist_conv1) is blocked
     assert kernels.select(ConvSpec.make((8, 16, 64, 64), (32, 16, 11, 11), padding=(5, 5))) is fft
     assert kernels.select(ConvSpec.make((8, 16, 64, 64), (32, 16, 7, 7))) is fft
     for other in (ConvSpec.make((8, 16, 64, 64), (32, 16, 3, 3), stride=(2, 2)),   # 2.25 taps

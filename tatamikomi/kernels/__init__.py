@@ -45,6 +45,12 @@ def _rule(spec):
     # 8x64x56x56 3x3 p1 groups 64: depthwise 3.9 | 14.3, im2col 12.4 | 46.0, torch 32 | 85.
     # C = 1 is depthwise with a channel multiplier: MNIST's conv1, 64x1x28x28 -> 32, fwd | gx |
     # gw ms: depthwise 0.81 | 0.81 | 2.22, im2col 2.7 | 1.3 | 1.6.
+    # ... but one input channel and one group is better done by the register tiles at stride 1:
+    # MNIST's conv1 again, blocked 0.73 | 1.81 | 1.08 ms (3.6 in all, 1.8 without gx, which a
+    # first layer never needs) against depthwise 1.02 | 0.99 | 1.77 (3.8 and 2.8).
+    if (spec.C == 1 and spec.groups == 1 and spec.stride == (1, 1) and spec.O >= 8
+            and spec.KH * spec.KW > 1):
+        return blocked
     if depthwise.supports(spec):
         return depthwise
     # Winograd F(4x4, 3x3) is not picked: its forward won against 64 MiB im2col chunks (11.3
