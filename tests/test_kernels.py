@@ -360,3 +360,25 @@ def test_blocked_against_torch_on_a_layer_with_many_tiles(dtype):
         for ours, theirs in zip(run(blocked, x, w, gy, spec), torch_conv(x, w, gy, spec)):
             assert ours.dtype == np.dtype(dtype)
             np.testing.assert_allclose(ours, theirs, **tol)
+
+
+@pytest.mark.parametrize("i", [0, 4, 7, 17], ids=[IDS[i] for i in (0, 4, 7, 17)])
+def test_blocked_adds_the_bias_in_its_sums(i):
+    spec = SPECS[i]
+    x, w, _ = arrays(spec)
+    b = np.random.default_rng(1).standard_normal(spec.O)
+    ref = direct.forward(x, w, spec) + b[:, None, None]
+    np.testing.assert_allclose(blocked.forward(x, w, spec, bias=b), ref, rtol=1e-10, atol=1e-12)
+
+
+def test_conv2d_lets_a_fusing_kernel_add_the_bias():
+    """Through F.conv2d with a bias, on a layer the rules give to blocked, against PyTorch."""
+    import tatamikomi as tm
+    import tatamikomi.nn.functional as tF
+    spec = ConvSpec.make((4, 16, 12, 12), (32, 16, 3, 3), padding=(1, 1))
+    assert kernels.select(spec) is blocked and blocked.FUSES_BIAS
+    x, w, _ = arrays(spec, "float32")
+    b = np.random.default_rng(2).standard_normal(32).astype("float32")
+    ours = tF.conv2d(tm.tensor(x), tm.tensor(w), tm.tensor(b), padding=1).numpy()
+    theirs = F.conv2d(torch.tensor(x), torch.tensor(w), torch.tensor(b), padding=1).numpy()
+    np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-4)

@@ -2,6 +2,7 @@
 
 Every kernel module has supports(spec), forward(x, w, spec), grad_input(gy, w, spec) and
 grad_weight(x, gy, spec). To add an algorithm, write one module and add one line to KERNELS.
+A kernel whose forward can add the bias as it goes says FUSES_BIAS = True and takes bias=.
 """
 import contextlib
 import os

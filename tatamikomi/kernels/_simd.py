@@ -47,16 +47,6 @@ def _ptr(context, builder, arrty, arr, idx, vty):
 
 
 @intrinsic
-def vzero(typingctx, arr):
-    """A vector of zeros of arr's element type."""
-    vt = _vec(arr)
-
-    def codegen(context, builder, sig, args):
-        return ir.Constant(context.get_value_type(vt), None)
-    return vt(arr), codegen
-
-
-@intrinsic
 def vload(typingctx, arr, idx):
     """arr.flat[idx : idx + lanes], unaligned and unchecked: callers keep idx in bounds."""
     vt = _vec(arr)

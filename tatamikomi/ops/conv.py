@@ -12,6 +12,8 @@ class Conv2d(Function):
     def forward(self, x, w, b, *, spec):
         self.kernel, self.spec = kernels.select(spec), spec      # backward reuses this choice
         self.save_for_backward(x, w)
+        if b is not None and getattr(self.kernel, "FUSES_BIAS", False):
+            return self.kernel.forward(x, w, spec, bias=b)
         y = self.kernel.forward(x, w, spec)
         if b is not None:                                          # y is the kernel's own array
             elementwise.add_bias(y.reshape(spec.N, spec.O, spec.OH * spec.OW), b)  # all cores
