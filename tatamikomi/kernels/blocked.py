@@ -32,11 +32,16 @@ FUSES_BIAS = True
 
 OB = 8              # outputs per register tile (written out below: a0..a7, b0..b7, c0..c7)
 PV = 3              # vectors of pixels per tile, or taps per grad_weight tile
-# grad_weight's blocking (_gw_par timed alone, GFLOP/s over RBG 1/4/16/64 x QC_BYTES 1/4/16
-# KiB): 16 tiles x 4 KiB gave 205 | 241 | 245 at 8x256x14x14 | 8x64x56x56 | 64x32x14x14,
-# 1 KiB chunks 180 | 198 | 192, 16 KiB 194 | 224 | 227; 64 tiles left too few tasks for 2 cores.
-RBG = 16            # grad_weight: tiles of 3 taps that share one pass over a chunk of gy
-QC_BYTES = 4096     # grad_weight: pixels per chunk (8 gy rows of it, 32 KB, stay in L1)
+# grad_weight's blocking (_gw_par timed alone): chunks of 4 KiB of pixels beat 1 and 16 KiB
+# (GFLOP/s 205 | 241 | 245 at 8x256x14x14 | 8x64x56x56 | 64x32x14x14, against 180 | 198 | 192
+# and 194 | 224 | 227).
+QC_BYTES = 4096     # grad_weight: pixels per chunk
+# A task's parked partial sums (1.5 KiB a tile) and the stream split, grad_weight ms at 1 MiB
+# and 4 tasks (one sweep over 256 KiB-4 MiB x 2/4/8 tasks): tutorial 5.6,
+# MNIST conv2 3.7, 8x64x56x56 9.3, groups 4 2.9, 8x128x28x28 9.8; 256 KiB 5.7 | 3.8 | 10.7 |
+# 3.1 | 12.2, 4 MiB 6.2 | 3.6 | 10.0 | 3.1 | 10.2; other task counts within noise.
+PART_BYTES = 1 << 20
+TASKS = 4
 
 # The padded input and the wide output of this many bytes at most are made per batch chunk and
 # reused (as im2col's workspace, and for the same page-fault reason); one sample always fits.
@@ -208,43 +213,52 @@ def _gw_tile(xp, gyw, part, p, xb, o0, o1, o2, i, q0, q1, RL, L):
 
 
 @njit
-def _gw_task(xp, offs, gyw, gw, t, n, G, V, OBn, PL, L, QC, RBG):
-    """gw[rows of block ob, taps of tile group rg] += sum over samples and wide pixels of gy * x.
+def _gw_task(xp, offs, gyw, gwp, t, n, G, V, OBn, PL, L, QC, OBG, RBG, NP):
+    """gwp[p, rows of the blocks in group og, taps of the tiles in group rg] = the sums of gy * x
+    over part p of the pixel stream; task t = ((p * G + g) * NOG + og) * NRG + rg.
 
-    Task t = (g * OBn + ob) * NRG + rg. Streaming all pixels through one register tile would
-    read gy's 8 rows from L2 for every tile (grad_weight ran slower than im2col's GEMM that way);
-    so the pixels go in chunks of QC, and every tile of the group runs over a chunk while its 8
-    gy rows sit in L1, its partial sums parked in `part` between chunks. A gy row holds all n
-    samples, each in wide rows padded to PL with zeros like the cropped columns, so one stream
-    runs through every sample and the junk pixels add nothing.
-    Shapes: xp (C*n*PL + tail,), gyw (G*OBn*8, RL), gw (G*OBn*8, R).
+    A gy row holds all n samples, each in wide rows padded to PL with zeros like the junk
+    columns, so one stream runs through every sample and the junk pixels add nothing. The stream
+    goes in chunks of QC pixels, and every tile of the task runs over a chunk while its gy rows
+    and input planes sit in cache, the tiles' partial sums parked in `part` between chunks: with
+    a task per tile group instead, each group re-read all of gy from memory (the tutorial's
+    20x16x50x100 -> 32 ran at 56 GFLOP/s). Parts of the stream keep both cores busy when there
+    are few groups. Shapes: xp (C*n*PL + tail,), gyw (G*OBn*8, RL), gwp (NP, G*OBn*8, R).
     """
     R = offs.shape[0]
     RL = gyw.shape[1]
     RB = (R + PV - 1) // PV                     # tiles of 3 taps
-    NRG = (RB + RBG - 1) // RBG
-    rg = t % NRG
-    k = t // NRG                                # k = g * OBn + ob
-    g = k // OBn
+    NOG, NRG = (OBn + OBG - 1) // OBG, (RB + RBG - 1) // RBG
+    rg, k = t % NRG, t // NRG
+    og, k = k % NOG, k // NOG
+    g, p = k % G, k // G
+    ob0, ob1 = og * OBG, min(OBn, (og + 1) * OBG)
     rb0, rb1 = rg * RBG, min(RB, (rg + 1) * RBG)
-    part = np.zeros((rb1 - rb0) * OB * PV * L, gw.dtype)
-    xb, i = g * V * n * PL, k * OB * RL
-    for q0 in range(0, RL, QC):
-        q1 = min(RL, q0 + QC)
+    nq = (RL + QC - 1) // QC                    # this part's chunks
+    q_lo, q_hi = nq * p // NP * QC, min(RL, nq * (p + 1) // NP * QC)
+    part = np.zeros((ob1 - ob0) * (rb1 - rb0) * OB * PV * L, gwp.dtype)
+    xb, flat_gy = g * V * n * PL, gyw.ravel()
+    for q0 in range(q_lo, q_hi, QC):
+        q1 = min(q_hi, q0 + QC)
+        for ob in range(ob0, ob1):
+            i = (g * OBn + ob) * OB * RL
+            for rb in range(rb0, rb1):
+                r0 = rb * PV
+                _gw_tile(xp, flat_gy, part, ((ob - ob0) * (rb1 - rb0) + rb - rb0) * OB * PV * L,
+                         xb, offs[r0], offs[min(r0 + 1, R - 1)], offs[min(r0 + 2, R - 1)], i,
+                         q0, q1, RL, L)
+    for ob in range(ob0, ob1):                  # add the lanes, in lane order
         for rb in range(rb0, rb1):
-            r0 = rb * PV
-            _gw_tile(xp, gyw.ravel(), part, (rb - rb0) * OB * PV * L, xb, offs[r0],
-                     offs[min(r0 + 1, R - 1)], offs[min(r0 + 2, R - 1)], i, q0, q1, RL, L)
-    for rb in range(rb0, rb1):                  # add the lanes, in lane order
-        for j in range(OB):
-            for u in range(PV):
-                r = rb * PV + u
-                if r < R:
-                    v = part[((rb - rb0) * OB * PV + j * PV + u) * L:][:L]
-                    acc = v[0]
-                    for m in range(1, L):
-                        acc += v[m]
-                    gw[k * OB + j, r] += acc
+            base = ((ob - ob0) * (rb1 - rb0) + rb - rb0) * OB * PV
+            for j in range(OB):
+                for u in range(PV):
+                    r = rb * PV + u
+                    if r < R:
+                        v = part[(base + j * PV + u) * L:][:L]
+                        acc = v[0]
+                        for m in range(1, L):
+                            acc += v[m]
+                        gwp[p, (g * OBn + ob) * OB + j, r] = acc
 
 
 # ---- layout copies: planes in, wide rows out ------------------------------------------------
@@ -353,15 +367,15 @@ def _fwd_one(xp, offs, wp, bp, y, tasks, n0, n, G, V, OBn, nb, PL, Wq, L):
 
 
 @njit(parallel=True)
-def _gw_par(xp, offs, gyw, gw, tasks, n, G, V, OBn, PL, L, QC, RBG):
+def _gw_par(xp, offs, gyw, gwp, tasks, n, G, V, OBn, PL, L, QC, OBG, RBG, NP):
     for t in prange(tasks):
-        _gw_task(xp, offs, gyw, gw, t, n, G, V, OBn, PL, L, QC, RBG)
+        _gw_task(xp, offs, gyw, gwp, t, n, G, V, OBn, PL, L, QC, OBG, RBG, NP)
 
 
 @njit
-def _gw_one(xp, offs, gyw, gw, tasks, n, G, V, OBn, PL, L, QC, RBG):
+def _gw_one(xp, offs, gyw, gwp, tasks, n, G, V, OBn, PL, L, QC, OBG, RBG, NP):
     for t in range(tasks):
-        _gw_task(xp, offs, gyw, gw, t, n, G, V, OBn, PL, L, QC, RBG)
+        _gw_task(xp, offs, gyw, gwp, t, n, G, V, OBn, PL, L, QC, OBG, RBG, NP)
 
 
 # ---- drivers ----------------------------------------------------------------------------------
@@ -511,6 +525,21 @@ def grad_input(gy, w, spec):
     return gx
 
 
+def _gw_split(OBn, R, G, stream, itemsize, L):
+    """grad_weight's tasks: (output blocks per task, tap tiles per task, parts of the stream),
+    the tiles' partial sums held under PART_BYTES a task, at least TASKS tasks where the stream
+    has the chunks for it."""
+    RB = -(-R // PV)
+    OBG, RBG = OBn, RB
+    while OBG * RBG * OB * PV * L * itemsize > PART_BYTES and RBG > 1:
+        RBG = -(-RBG // 2)
+    while OBG * RBG * OB * PV * L * itemsize > PART_BYTES and OBG > 1:
+        OBG = -(-OBG // 2)
+    groups = G * -(-OBn // OBG) * -(-RB // RBG)
+    chunks = -(-stream // (QC_BYTES // itemsize))
+    return OBG, RBG, max(1, min(-(-TASKS // groups), chunks))
+
+
 def grad_weight(x, gy, spec):
     """Shapes: x (N, C, H, W), gy (N, O, OH, OW) -> gw (O, C // G, KH, KW)."""
     N, O, G = spec.N, spec.O, spec.groups
@@ -518,13 +547,18 @@ def grad_weight(x, gy, spec):
                     stream=True)
     R = spec.w_shape[1] * spec.KH * spec.KW
     gw = np.zeros((G * geo.OBn * OB, R), x.dtype)
-    tiles = -(-R // PV)                                   # of 3 taps each
-    tasks = G * geo.OBn * -(-tiles // RBG)
     for n0, n1 in geo.chunks(N):
         n = n1 - n0
-        xp, gyw = geo.padded(x, n0, n1), geo.rows(-(-n * geo.PL // geo.L) * geo.L)
+        RL = -(-n * geo.PL // geo.L) * geo.L
+        xp, gyw = geo.padded(x, n0, n1), geo.rows(RL)
         (_widen_par if geo.par else _widen_one)(gy, gyw, n0, n, G, geo.OBn, geo.Wq, geo.PL)
-        (_gw_par if geo.par else _gw_one)(xp, geo.offsets(n), gyw, gw, tasks, n, G, geo.V,
-                                          geo.OBn, geo.PL, geo.L, QC_BYTES // x.itemsize, RBG)
+        OBG, RBG, NP = _gw_split(geo.OBn, R, G, RL, x.itemsize, geo.L)
+        gwp = np.empty((NP,) + gw.shape, x.dtype)
+        tiles = -(-R // PV)
+        tasks = NP * G * -(-geo.OBn // OBG) * -(-tiles // RBG)
+        (_gw_par if geo.par else _gw_one)(xp, geo.offsets(n), gyw, gwp, tasks, n, G, geo.V,
+                                          geo.OBn, geo.PL, geo.L, QC_BYTES // x.itemsize, OBG,
+                                          RBG, NP)
+        gw += gwp.sum(axis=0) if NP > 1 else gwp[0]
     gw = gw.reshape(G, geo.OBn * OB, -1)[:, :O // G]
     return np.ascontiguousarray(gw).reshape(spec.w_shape)
