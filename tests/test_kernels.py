@@ -247,7 +247,7 @@ def test_rules_pick_depthwise_fft_blocked_else_im2col(monkeypatch):
     assert kernels.select(ConvSpec.make((8, 16, 64, 64), (32, 16, 7, 7))) is fft
     for other in (ConvSpec.make((8, 16, 64, 64), (32, 16, 3, 3), stride=(2, 2)),   # 2.25 taps
                   ConvSpec.make((8, 3, 224, 224), (64, 3, 3, 3), padding=(1, 1)),     # C < 8
-                  ConvSpec.make((8, 256, 14, 14), (256, 256, 3, 3), padding=(1, 1)),  # O > 64
+                  ConvSpec.make((8, 256, 14, 14), (256, 256, 3, 3), padding=(1, 1)),  # O > 128
                   ConvSpec.make((8, 256, 28, 28), (64, 256, 1, 1)),                  # 1x1
                   ConvSpec.make((20, 16, 50, 100), (32, 16, 3, 3), stride=(2, 2))):
         assert kernels.select(other) is im2col
@@ -257,6 +257,7 @@ def test_rules_pick_depthwise_fft_blocked_else_im2col(monkeypatch):
                   ConvSpec.make((8, 8, 64, 64), (32, 8, 11, 11)),               # C < 16: not fft
                   ConvSpec.make((64, 32, 14, 14), (64, 32, 3, 3), padding=(1, 1)),
                   ConvSpec.make((8, 64, 56, 56), (64, 64, 3, 3), padding=(1, 1)),
+                  ConvSpec.make((8, 128, 28, 28), (128, 128, 3, 3), padding=(1, 1)),
                   ConvSpec.make((8, 64, 56, 56), (64, 16, 3, 3), padding=(1, 1), groups=4)):
         assert kernels.select(tiles) is blocked
         assert not winograd.supports(tiles) or kernels.select(tiles) is not winograd

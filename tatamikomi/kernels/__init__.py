@@ -65,21 +65,22 @@ def _rule(spec):
     # where im2col took 2.
     if fft.supports(spec) and spec.KH * spec.KW >= 49 and spec.C // spec.groups >= 16:
         return fft
-    # At most 64 outputs per group: the register tiles beat OpenBLAS's thin GEMMs at stride 1
-    # (fwd | gx | gw ms, blocked against im2col, one run): tutorial 20x16x50x100 -> 32 5.7 | 6.4
-    # | 7.5 against 10.2 | 8.6 | 11.0; MNIST 64x32x14x14 -> 64 2.9 | 3.2 | 4.7 against 4.3 |
-    # 3.9 | 4.6; 8x64x56x56 -> 64 8.6 | 8.8 | 12.5 against 13.6 | 11.7 | 13.2, groups 4 3.2 |
-    # 2.9 | 3.8 against 8.9 | 7.5 | 8.3. With more outputs OpenBLAS catches up (128: 30.3
-    # against 30.3 ms in all, 256: 35.5 against 26.8), and with 3 input channels (the first
-    # layer, 26 | 32 | 21 against 25 | 18 | 25) the tiles have too little to reduce over. 5x5 and
-    # 11x11 below fft's rule won too (16 -> 32 5x5 3.6 | 4.2 | 4.7 against 7.5 | 6.6 | 7.7). A 1x1
-    # is a GEMM with nothing to copy: 8x256x28x28 -> 64 4.4 | 4.3 | 2.8 against 2.0 | 2.1 | 2.0.
+    # At most 128 outputs per group: the register tiles beat OpenBLAS's thin GEMMs at stride 1
+    # (fwd | gx | gw ms, blocked against im2col, one run): tutorial 20x16x50x100 -> 32 4.3 | 5.2
+    # | 5.9 against 9.7 | 8.5 | 11.5; MNIST 64x32x14x14 -> 64 2.5 | 2.8 | 3.6 against 4.2 |
+    # 4.0 | 4.6; 8x64x56x56 -> 64 7.9 | 9.0 | 9.9 against 13.0 | 11.7 | 12.7, groups 4 2.4 |
+    # 2.4 | 3.0 against 8.8 | 7.8 | 8.3; 8x128x28x28 -> 128 7.4 | 7.7 | 9.5 against 9.7 | 8.6 |
+    # 10.3. At 256 outputs OpenBLAS wins (8x256x14x14: 34.0 against 27.0 ms in all), and with 3
+    # input channels (the first layer, 24 | 23 | 16 against 24 | 17 | 25 ms) the tiles have too
+    # little to reduce over for grad_input. 5x5 and 11x11 below fft's rule won too (16 -> 32 5x5
+    # 3.6 | 4.2 | 4.7 against 7.5 | 6.6 | 7.7). A 1x1 is a GEMM with nothing to copy:
+    # 8x256x28x28 -> 64 4.4 | 4.3 | 2.8 against 2.0 | 2.1 | 2.0.
     # A stride splits the taps over sh*sw phases, and grad_input runs one conv per phase over
     # just its taps: with fewer than 6 taps a phase the short reductions lost (f+b ms, 3x3 s2
     # tutorial 10.4 against 7.8, 8x64x56x56 -> 64 14.3 against 11.0), with more they won (5x3
     # s(2, 1) tutorial 15.6 against 20.9, 7x7 s2 8x16x64x64 -> 32 8.4 against 11.5).
     taps, phases = spec.KH * spec.KW, spec.stride[0] * spec.stride[1]
-    thin = spec.O // spec.groups <= 64 and spec.C // spec.groups >= 8 and taps > 1
+    thin = spec.O // spec.groups <= 128 and spec.C // spec.groups >= 8 and taps > 1
     if thin and (phases == 1 or taps >= 6 * phases):
         return blocked
     # 1x1 stays with im2col: gemm1x1 measured 8.3 | 8.5 | 10.3 (fwd | gx | gw) against
