@@ -3,6 +3,7 @@
 A fresh array of many MB page-faults on every call (PERF_NOTES trap 2); one per thread because
 two threads may convolve at once.
 """
+import math
 import threading
 
 import numpy as np
@@ -18,7 +19,7 @@ def scratch(name, shape, dtype):
     Shapes: -> shape.
     """
     dtype = np.dtype(dtype)
-    nbytes = int(np.prod(shape)) * dtype.itemsize
+    nbytes = math.prod(shape) * dtype.itemsize
     bufs = _local.__dict__.setdefault("bufs", {})
     buf = bufs.get(name)
     if buf is None or buf.nbytes < nbytes + ALIGN:

@@ -1,5 +1,6 @@
 """ConvSpec: one convolution's shapes and arguments, normalized and frozen."""
 from dataclasses import dataclass
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -33,12 +34,12 @@ class ConvSpec:
         return cls(N, C, H, W, O, KH, KW, tuple(stride), tuple(padding), tuple(dilation),
                    groups, str(dtype))
 
-    @property
+    @cached_property                    # kernels ask many times a call; a spec never changes
     def OH(self):
         pt, pb, _, _ = self.padding
         return (self.H + pt + pb - self.dilation[0] * (self.KH - 1) - 1) // self.stride[0] + 1
 
-    @property
+    @cached_property
     def OW(self):
         _, _, pl, pr = self.padding
         return (self.W + pl + pr - self.dilation[1] * (self.KW - 1) - 1) // self.stride[1] + 1
@@ -47,19 +48,19 @@ class ConvSpec:
     def kernel_size(self):
         return (self.KH, self.KW)
 
-    @property
+    @cached_property
     def x_shape(self):
         return (self.N, self.C, self.H, self.W)
 
-    @property
+    @cached_property
     def w_shape(self):
         return (self.O, self.C // self.groups, self.KH, self.KW)
 
-    @property
+    @cached_property
     def y_shape(self):
         return (self.N, self.O, self.OH, self.OW)
 
-    @property
+    @cached_property
     def macs(self):
         """Multiply-accumulates of the forward pass (FLOPs = 2 x MACs)."""
         return self.N * self.O * self.OH * self.OW * (self.C // self.groups) * self.KH * self.KW
