@@ -1,5 +1,5 @@
-"""Register-blocked direct convolution for stride 1: a tile of 8 outputs x 3 vectors of pixels
-stays in 24 vector registers for the whole reduction over (channel, tap); no column matrix.
+"""Register-blocked direct convolution: a tile of 8 outputs x 3 vectors of pixels stays in 24
+vector registers for the whole reduction over (channel, tap); no column matrix.
 
 The trick that makes every tap one contiguous load: each input plane is copied once, zero-padded,
 into a row of length PL, and the output is computed "wide", as if it had the padded width Wp.
@@ -13,11 +13,14 @@ GFLOP/s on 2 cores where OpenBLAS reaches 290-330 on square GEMMs, against 140-1
 thin GEMMs on layers with 16-64 outputs per group (a prototype's forward: 8x3 tiles beat 8x2,
 6x4, 4x4 and 12x2 by 5-40 %; 12x2 spills registers).
 
-grad_input of a stride-1 conv is itself a stride-1 conv of gy with the flipped, transposed
-weights (padding d*(K-1) - p per side, cropping where that is negative), so it reuses forward.
-grad_weight keeps 8 outputs x 3 taps of partial sums in registers while streaming pixels of gy
-laid out wide (zeros in the junk columns), and adds the lanes at the end. Everything is float32
-or float64 as given; the vectors are 64 bytes (_simd), so float64 runs 8 lanes.
+A stride (sh, sw) first splits each padded plane into sh*sw phase planes (_Geometry), after which
+every tap is again a fixed offset into one plane. grad_input of a stride-1 conv is itself a
+stride-1 conv of gy with the flipped, transposed weights (padding d*(K-1) - p per side, cropping
+where that is negative), so it reuses forward; with a stride, each phase of gx is such a conv
+over the taps that land on it. grad_weight keeps 8 outputs x 3 taps of partial sums in registers
+while streaming pixels of gy laid out wide (zeros in the junk columns), and adds the lanes at the
+end. Everything is float32 or float64 as given; the vectors are 64 bytes (_simd), so float64 runs
+8 lanes.
 """
 import math
 
@@ -38,15 +41,16 @@ PV = 3              # vectors of pixels per tile, or taps per grad_weight tile
 # (GFLOP/s 205 | 241 | 245 at 8x256x14x14 | 8x64x56x56 | 64x32x14x14, against 180 | 198 | 192
 # and 194 | 224 | 227).
 QC_BYTES = 4096     # grad_weight: pixels per chunk
-# A task's parked partial sums (1.5 KiB a tile) and the stream split, grad_weight ms at 1 MiB
-# and 4 tasks (one sweep over 256 KiB-4 MiB x 2/4/8 tasks): tutorial 5.6,
-# MNIST conv2 3.7, 8x64x56x56 9.3, groups 4 2.9, 8x128x28x28 9.8; 256 KiB 5.7 | 3.8 | 10.7 |
-# 3.1 | 12.2, 4 MiB 6.2 | 3.6 | 10.0 | 3.1 | 10.2; other task counts within noise.
+# A grad_weight task's parked partial sums (1.5 KiB a tile) stay under PART_BYTES, and the pixel
+# stream is split until there are TASKS tasks. grad_weight ms at 1 MiB and 4 tasks (one sweep of
+# 256 KiB-4 MiB x 2/4/8 tasks): tutorial 5.6, MNIST conv2 3.7, 8x64x56x56 9.3, groups 4 2.9,
+# 8x128x28x28 9.8; at 256 KiB 5.7 | 3.8 | 10.7 | 3.1 | 12.2, at 4 MiB 6.2 | 3.6 | 10.0 | 3.1 |
+# 10.2; the task counts were within noise of each other.
 PART_BYTES = 1 << 20
 TASKS = 4
 
-# The padded input and the wide output of this many bytes at most are made per batch chunk and
-# reused (as im2col's workspace, and for the same page-fault reason); one sample always fits.
+# The padded input and grad_weight's wide gy of this many bytes at most are made per batch chunk
+# and reused (as im2col's workspace, and for the same page-fault reason); one sample always fits.
 WORKSPACE_BYTES = 16 << 20
 
 # Below this many multiply-adds a call runs serially: waking the thread pool costs tens of
