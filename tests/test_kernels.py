@@ -238,6 +238,7 @@ def test_supports_claims_exactly(name):
 
 def test_rules_pick_depthwise_fft_blocked_else_im2col(monkeypatch):
     monkeypatch.delenv("TATAMIKOMI_CONV", raising=False)
+    monkeypatch.setattr(blocked, "FAST", True)               # the rules as on an AVX-512 CPU
     assert kernels.select(SPECS[8]) is depthwise
     assert kernels.select(SPECS[7]) is im2col
     assert kernels.select(SPECS[2]) is depthwise             # C = 1: depthwise, multiplier 3
@@ -383,3 +384,20 @@ def test_conv2d_lets_a_fusing_kernel_add_the_bias():
     ours = tF.conv2d(tm.tensor(x), tm.tensor(w), tm.tensor(b), padding=1).numpy()
     theirs = F.conv2d(torch.tensor(x), torch.tensor(w), torch.tensor(b), padding=1).numpy()
     np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-4)
+
+
+def test_rules_skip_blocked_where_its_tiles_do_not_fit_the_registers(monkeypatch):
+    monkeypatch.delenv("TATAMIKOMI_CONV", raising=False)
+    monkeypatch.setattr(blocked, "FAST", False)
+    conv2, conv1 = (ConvSpec.make((64, c, s, s), (o, c, 3, 3), padding=(1, 1))
+                    for c, s, o in ((32, 14, 64), (1, 28, 32)))
+    assert kernels.select(conv2) is im2col and kernels.select(conv1) is depthwise
+
+
+def test_registers_fit_reads_numba_target_features(monkeypatch):
+    from numba.core import config
+    from tatamikomi.kernels import _simd
+    monkeypatch.setattr(config, "CPU_FEATURES", "+avx,+avx2,+fma")
+    assert not _simd.registers_fit()
+    monkeypatch.setattr(config, "CPU_FEATURES", "+avx2,+avx512f,+avx512vl")
+    assert _simd.registers_fit()

@@ -49,8 +49,9 @@ def _rule(spec):
     # ... but one input channel and one group is better done by the register tiles at stride 1:
     # MNIST's conv1 again, blocked 0.73 | 1.81 | 1.08 ms (3.6 in all, 1.8 without gx, which a
     # first layer never needs) against depthwise 1.02 | 0.99 | 1.77 (3.8 and 2.8).
-    if (spec.C == 1 and spec.groups == 1 and spec.stride == (1, 1) and spec.O >= 8
-            and spec.KH * spec.KW > 1):
+    # (Only where the tiles fit the registers: without AVX-512 they spill and ran 3.3x slower.)
+    if (blocked.FAST and spec.C == 1 and spec.groups == 1 and spec.stride == (1, 1)
+            and spec.O >= 8 and spec.KH * spec.KW > 1):
         return blocked
     if depthwise.supports(spec):
         return depthwise
@@ -81,7 +82,7 @@ def _rule(spec):
     # s(2, 1) tutorial 15.6 against 20.9, 7x7 s2 8x16x64x64 -> 32 8.4 against 11.5).
     taps, phases = spec.KH * spec.KW, spec.stride[0] * spec.stride[1]
     thin = spec.O // spec.groups <= 128 and spec.C // spec.groups >= 8 and taps > 1
-    if thin and (phases == 1 or taps >= 6 * phases):
+    if blocked.FAST and thin and (phases == 1 or taps >= 6 * phases):
         return blocked
     # 1x1 stays with im2col: gemm1x1 measured 8.3 | 8.5 | 10.3 (fwd | gx | gw) against
     # im2col's 10.4 | 8.3 | 8.1 at 8x256x56x56 -> 512 stride 2, and no faster unstrided.

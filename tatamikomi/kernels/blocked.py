@@ -28,8 +28,11 @@ import numpy as np
 
 from ._jit import njit, prange
 from ._scratch import scratch
-from ._simd import lanes, vfma, vload, vsplat, vstore, vstore_packed
+from ._simd import lanes, registers_fit, vfma, vload, vsplat, vstore, vstore_packed
 from .spec import ConvSpec
+
+# The rules prefer this kernel only where its tiles fit the vector registers (AVX-512).
+FAST = registers_fit()
 
 # forward takes bias= and starts its sums from it: no pass over y to add it afterwards (the
 # parallel add took 0.2 ms of MNIST conv1's forward, 64x32x28x28).
