@@ -1,4 +1,4 @@
-"""The one place that imports numba: the project's compile defaults live here."""
+"""The project's Numba compile defaults and thread pool; _simd adds the vector intrinsics."""
 import os
 
 import numba
