@@ -410,6 +410,13 @@ class _Geometry:
         self.stride, self.dilation = stride, dilation
         Hp, Wp = H + pt + pb, W + pl + pr
         self.Hq, self.Wq = -(-Hp // sh), -(-Wp // sw)
+        if stream and (sh, sw) == (1, 1):
+            # grad_weight's planes share their zero padding with their neighbours: a row's right
+            # pad is the next row's left pad, a plane's bottom rows the next plane's top rows
+            # (wrapped reads land on those zeros; the tail zeros the last). MNIST conv2 streams
+            # 15x15 = 225 pixels a sample instead of 16x16 = 256 (gw 3.6 -> 3.3 ms).
+            self.Wq -= max(0, min(pl, pr, (KW - 1) * dw))
+            self.Hq -= max(0, min(pt, pb, (KH - 1) * dh))
         self.OH = (Hp - dh * (KH - 1) - 1) // sh + 1
         self.OW = (Wp - dw * (KW - 1) - 1) // sw + 1
         self.L = lanes(self.dtype)
