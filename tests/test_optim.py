@@ -413,10 +413,12 @@ ADAM_FLAGS = [dict(), dict(maximize=True, weight_decay=0.05), dict(amsgrad=True)
               dict(weight_decay=0.1, decoupled_weight_decay=True, amsgrad=True, maximize=True)]
 
 
+@pytest.mark.parametrize("loop", ["_adam_fused", "_adam_fused_par"])
 @pytest.mark.parametrize("kw", ADAM_FLAGS, ids=lambda kw: "-".join(kw) or "plain")
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_adam_fused_loop_equals_numpy_form_bit_for_bit(kw, dtype):
-    """The one-pass loop and the whole-array form round identically, NaN included."""
+def test_adam_fused_loop_equals_numpy_form_bit_for_bit(kw, dtype, loop):
+    """The one-pass loops (serial and parallel) and the whole-array form round identically,
+    NaN included."""
     from tatamikomi.optim import adam
     rng = np.random.default_rng(3)
     arrays = [rng.standard_normal(257).astype(dtype) for _ in range(5)]
@@ -428,7 +430,7 @@ def test_adam_fused_loop_equals_numpy_form_bit_for_bit(kw, dtype):
     c = np.array([1 - 1e-3 * 0.1, 0.05, 0.1, 0.999, 1e-3, (1 - 0.999 ** 3) ** 0.5, 1e-8,
                   1e-3 / (1 - 0.9 ** 3)], dtype)
     maximize, amsgrad = kw.get("maximize", False), kw.get("amsgrad", False)
-    adam._adam_fused(*fused, c, maximize, amsgrad)
+    getattr(adam, loop)(*fused, c, maximize, amsgrad)
     adam._adam_numpy(*ref, c, maximize, amsgrad)
     for a, b in zip(fused, ref):
         np.testing.assert_array_equal(a, b)
