@@ -508,3 +508,28 @@ def test_bench_children_load_torch_alone():
     out = subprocess.run([sys.executable, "-c", code, bench.__file__, models.__file__],
                          capture_output=True, text=True, check=True, cwd=here)
     assert out.stdout.strip() == "[]"
+
+
+def test_kernels_benchmark_times_every_supporting_kernel_and_marks_the_rules_choice(
+        monkeypatch, capsys):
+    import argparse
+    import importlib.util
+    from pathlib import Path
+
+    from tatamikomi import kernels
+    from tatamikomi.tools import bench
+    path = Path(__file__).parent.parent / "benchmarks" / "kernels.py"
+    spec = importlib.util.spec_from_file_location("kernels_bench", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    monkeypatch.setattr(bench, "SUITE", bench.SUITE[:1])               # 1x4x5x5 -> 8, pad 1
+    monkeypatch.setattr(mod, "EXTRA", mod.EXTRA[:1])                   # and one extra, 5x5
+    args = argparse.Namespace(repeats=1, only=None, extra=True, kernels="im2col,blocked,fft")
+    assert mod.main(args) == 0
+    rows = [ln.split() for ln in capsys.readouterr().out.splitlines()[1:]]
+    names = [r[-5] for r in rows]                          # in --kernels order, per shape
+    five = kernels.select(mod.specs(None, True)[1][1]).__name__.rsplit(".", 1)[1]
+    assert five in ("blocked", "im2col")                  # blocked where AVX-512 is there
+    assert names == ["im2col*", "blocked"] + [n + "*" * (n == five)
+                                              for n in ("im2col", "blocked", "fft")]
+    assert all(float(r[-1]) > 0 for r in rows)

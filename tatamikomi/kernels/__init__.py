@@ -42,13 +42,15 @@ def select(spec: ConvSpec):
 
 
 def _rule(spec):
-    """The measured rules (`python -m tatamikomi bench`, float32, 2 threads; fwd | f+b ms)."""
+    """The measured rules: `python benchmarks/kernels.py --extra` times every kernel's fwd | gx |
+    gw (ms) per shape, `python -m tatamikomi bench` the chosen one against PyTorch; float32,
+    2 threads. Older comments give fwd | f+b from the bench."""
     # 8x64x56x56 3x3 p1 groups 64: depthwise 3.9 | 14.3, im2col 12.4 | 46.0, torch 32 | 85.
     # C = 1 is depthwise with a channel multiplier: MNIST's conv1, 64x1x28x28 -> 32, fwd | gx |
     # gw ms: depthwise 0.81 | 0.81 | 2.22, im2col 2.7 | 1.3 | 1.6.
     # ... but one input channel and one group is better done by the register tiles at stride 1:
-    # MNIST's conv1 again, blocked 0.73 | 1.81 | 1.08 ms (3.6 in all, 1.8 without gx, which a
-    # first layer never needs) against depthwise 1.02 | 0.99 | 1.77 (3.8 and 2.8).
+    # MNIST's conv1 again, blocked 0.61 | 1.49 | 0.88 ms against depthwise 0.87 | 0.86 | 1.46
+    # (3.0 against 3.2 in all, and a first layer never needs gx: 1.5 against 2.3).
     # (Only where the tiles fit the registers: without AVX-512 they spill and ran 3.3x slower.)
     if (blocked.FAST and spec.C == 1 and spec.groups == 1 and spec.stride == (1, 1)
             and spec.O >= 8 and spec.KH * spec.KW > 1):
@@ -67,19 +69,19 @@ def _rule(spec):
     if fft.supports(spec) and spec.KH * spec.KW >= 49 and spec.C // spec.groups >= 16:
         return fft
     # At most 128 outputs per group: the register tiles beat OpenBLAS's thin GEMMs at stride 1
-    # (fwd | gx | gw ms, blocked against im2col, one run): tutorial 20x16x50x100 -> 32 4.3 | 5.2
-    # | 5.9 against 9.7 | 8.5 | 11.5; MNIST 64x32x14x14 -> 64 2.5 | 2.8 | 3.6 against 4.2 |
-    # 4.0 | 4.6; 8x64x56x56 -> 64 7.9 | 9.0 | 9.9 against 13.0 | 11.7 | 12.7, groups 4 2.4 |
-    # 2.4 | 3.0 against 8.8 | 7.8 | 8.3; 8x128x28x28 -> 128 7.4 | 7.7 | 9.5 against 9.7 | 8.6 |
-    # 10.3. At 256 outputs OpenBLAS wins (8x256x14x14: 34.0 against 27.0 ms in all), and with 3
-    # input channels (the first layer, 24 | 23 | 16 against 24 | 17 | 25 ms) the tiles have too
-    # little to reduce over for grad_input. 5x5 and 11x11 below fft's rule won too (16 -> 32 5x5
-    # 3.6 | 4.2 | 4.7 against 7.5 | 6.6 | 7.7). A 1x1 is a GEMM with nothing to copy:
-    # 8x256x28x28 -> 64 4.4 | 4.3 | 2.8 against 2.0 | 2.1 | 2.0.
+    # (`python benchmarks/kernels.py --extra`, fwd | gx | gw ms, blocked against im2col):
+    # tutorial 20x16x50x100 -> 32 3.7 | 4.5 | 5.1 against 9.0 | 7.3 | 9.3; MNIST 64x32x14x14 ->
+    # 64 2.2 | 2.3 | 2.6 against 4.5 | 3.3 | 4.0; 8x64x56x56 -> 64 7.0 | 7.1 | 8.4 against
+    # 12.9 | 10.6 | 11.9, groups 4 2.4 | 2.1 | 2.6 against 7.9 | 6.9 | 7.3; 8x128x28x28 -> 128
+    # 22.8 against 26.6 ms in all. At 256 outputs OpenBLAS wins (8x256x14x14: 29.2 against
+    # 24.1), and with 3 input channels (the first layer, 41 | 22 | 14 against 22 | 14 | 23) the
+    # tiles have too little to reduce over. 5x5 below fft's rule won too (8x16x64x64 -> 32:
+    # 10.5 against 20.2, fft 24.9). A 1x1 is a GEMM with nothing to copy: 8x256x28x28 -> 64 was
+    # even (5.2 against 5.1).
     # A stride splits the taps over sh*sw phases, and grad_input runs one conv per phase over
-    # just its taps: with fewer than 6 taps a phase the short reductions lost (f+b ms, 3x3 s2
-    # tutorial 10.4 against 7.8, 8x64x56x56 -> 64 14.3 against 11.0), with more they won (5x3
-    # s(2, 1) tutorial 15.6 against 20.9, 7x7 s2 8x16x64x64 -> 32 8.4 against 11.5).
+    # just its taps: with fewer than 6 taps a phase the short reductions lost or tied (3x3 s2,
+    # all ms: tutorial 8.5 against 7.8, 8x64x56x56 -> 64 12.6 against 10.4), with more they won
+    # (5x3 s(2, 1) tutorial 11.9 against 20.6, 7x7 s2 8x16x64x64 -> 32 7.6 against 11.6).
     taps, phases = spec.KH * spec.KW, spec.stride[0] * spec.stride[1]
     thin = spec.O // spec.groups <= 128 and spec.C // spec.groups >= 8 and taps > 1
     if blocked.FAST and thin and (phases == 1 or taps >= 6 * phases):
