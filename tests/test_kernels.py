@@ -401,3 +401,23 @@ def test_registers_fit_reads_numba_target_features(monkeypatch):
     assert not _simd.registers_fit()
     monkeypatch.setattr(config, "CPU_FEATURES", "+avx2,+avx512f,+avx512vl")
     assert _simd.registers_fit()
+
+
+TINY = [  # images no bigger than the kernel's reach, in big padding: grad_weight's packed planes
+    ConvSpec.make((2, 8, 1, 1), (8, 8, 3, 3), padding=(1, 1), dtype="float64"),
+    ConvSpec.make((2, 8, 2, 1), (4, 8, 3, 3), padding=(2, 1), dtype="float64"),
+    ConvSpec.make((1, 8, 1, 3), (8, 8, 3, 5), padding=(1, 2), dilation=(1, 1), dtype="float64"),
+]
+
+
+@pytest.mark.parametrize("spec", SPECS + TINY, ids=IDS + [f"tiny{i}" for i in range(len(TINY))])
+def test_blocked_reads_nothing_it_did_not_write(spec, monkeypatch):
+    """Every buffer blocked asks for comes NaN-filled, with NaN after its end: a read of memory
+    it did not write (past a plane, past the tail) would turn its results to NaN."""
+    def poisoned(name, shape, dtype):
+        size = int(np.prod(shape))
+        return np.full(size + 4096, np.nan, dtype)[:size].reshape(shape)
+    monkeypatch.setattr(blocked, "scratch", poisoned)
+    x, w, gy = arrays(spec)
+    for ours, ref in zip(run(blocked, x, w, gy, spec), run(direct, x, w, gy, spec)):
+        np.testing.assert_allclose(ours, ref, rtol=1e-10, atol=1e-12)

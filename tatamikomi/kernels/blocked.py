@@ -422,7 +422,7 @@ class _Geometry:
         self.L = lanes(self.dtype)
         self.nb = -(-(self.OH * self.Wq) // (PV * self.L))       # pixel blocks per plane
         self.YL = self.nb * PV * self.L                           # wide output row length
-        reach = (KH - 1) * dh // sh * self.Wq + (KW - 1) * dw // sw
+        reach = self.reach = (KH - 1) * dh // sh * self.Wq + (KW - 1) * dw // sw
         # Forward's last block reads up to YL + reach; grad_weight's stream reads past the plane
         # only at junk pixels, whose zeros in gy make them add nothing, so its planes are packed
         # (MNIST conv2 grad_weight streams 256 pixels a sample instead of 274).
@@ -448,11 +448,13 @@ class _Geometry:
 
     def padded(self, x, n0, n1):
         """x[n0:n1] as zero-padded phase planes (C, P, n, PL) in the reused buffer "blocked_x",
-        flat. A zero tail of PL + L lets grad_weight's stream over the last plane read past its
-        end. Shapes: -> (C*P*n*PL + PL + L,).
+        flat. A zero tail of max(PL, reach) + L lets grad_weight's stream over the last plane
+        read past its end (a packed plane of a tiny image can be shorter than the reach).
+        Shapes: -> (C*P*n*PL + max(PL, reach) + L,).
         """
         rows = (n1 - n0) * self.C * self.P
-        flat = scratch("blocked_x", ((rows + 1) * self.PL + self.L,), self.dtype)
+        tail = max(self.PL, self.reach) + self.L
+        flat = scratch("blocked_x", (rows * self.PL + tail,), self.dtype)
         xp = flat[:rows * self.PL].reshape(rows, self.PL)
         (_pad_par if self.par else _pad_one)(x, xp, n0, self.Hq, self.Wq, self.pt, self.pl,
                                              *self.stride)
