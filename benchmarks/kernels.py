@@ -7,7 +7,7 @@ These are the numbers behind `kernels._rule`: the suite of `python -m tatamikomi
 process, tatamikomi only (PyTorch's times are in benchmarks/conv.py); float32, 2 threads.
 """
 import argparse
-import time
+from functools import partial
 
 import tatamikomi  # noqa: F401,I001  before NumPy: OpenBLAS reads tatamikomi's thread timeout
 import numpy as np                   # when it loads (README, speed tips)
@@ -34,20 +34,6 @@ def specs(only, extra):
     return out
 
 
-def median_ms(repeats, fn, *args):
-    """fn(*args) three times to compile and warm up, then the median of `repeats` timed calls,
-    in ms. (One warm-up call was not enough at the start: the next three forwards at
-    8x64x56x56 took 11 ms, then 7.)"""
-    for _ in range(3):
-        fn(*args)
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn(*args)
-        times.append(time.perf_counter() - t)
-    return float(np.median(times)) * 1e3
-
-
 def main(args):
     names = args.kernels.split(",") if args.kernels else [n for n in kernels.KERNELS
                                                            if n != "direct"]
@@ -62,9 +48,10 @@ def main(args):
             k = kernels.KERNELS[name]
             if not k.supports(spec):
                 continue
-            ms = [median_ms(args.repeats, k.forward, x, w, spec),
-                  median_ms(args.repeats, k.grad_input, gy, w, spec),
-                  median_ms(args.repeats, k.grad_weight, x, gy, spec)]
+            # bench's timer: its ~0.2 s of calls outvote the slow first few after start-up
+            ms = [bench.median_ms(partial(k.forward, x, w, spec), args.repeats),
+                  bench.median_ms(partial(k.grad_input, gy, w, spec), args.repeats),
+                  bench.median_ms(partial(k.grad_weight, x, gy, spec), args.repeats)]
             mark = "*" if k is chosen else " "
             print(f"{cls:10} {str(spec.x_shape):>18} {str(spec.w_shape):>18} "
                   f"{'%dx%d' % spec.stride:>7} {name:>9}{mark} "

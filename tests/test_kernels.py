@@ -373,10 +373,12 @@ def test_blocked_adds_the_bias_in_its_sums(i):
     np.testing.assert_allclose(blocked.forward(x, w, spec, bias=b), ref, rtol=1e-10, atol=1e-12)
 
 
-def test_conv2d_lets_a_fusing_kernel_add_the_bias():
+def test_conv2d_lets_a_fusing_kernel_add_the_bias(monkeypatch):
     """Through F.conv2d with a bias, on a layer the rules give to blocked, against PyTorch."""
     import tatamikomi as tm
     import tatamikomi.nn.functional as tF
+    monkeypatch.delenv("TATAMIKOMI_CONV", raising=False)
+    monkeypatch.setattr(blocked, "FAST", True)               # the rules as on an AVX-512 CPU
     spec = ConvSpec.make((4, 16, 12, 12), (32, 16, 3, 3), padding=(1, 1))
     assert kernels.select(spec) is blocked and blocked.FUSES_BIAS
     x, w, _ = arrays(spec, "float32")

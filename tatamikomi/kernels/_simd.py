@@ -107,7 +107,6 @@ def vfma(typingctx, a, b, c):
     return a(a, b, c), codegen
 
 
-
 @intrinsic
 def vstore_packed(typingctx, arr, idx, v, mask):
     """Store the lanes of v whose bit is set in the integer mask, packed together, from
