@@ -3,15 +3,17 @@ import os
 
 import sys
 
-# On 2 cores, Numba's thread pool and OpenBLAS's pool must not spin-wait against each other
-# (PERF_NOTES trap 1). These only take effect before NumPy/Numba load, and only if the user has
-# not chosen otherwise. Numba's OpenMP pool with passive waiting (set in kernels/_jit.py, seen
-# by Numba's OpenMP runtime only) handed the cores back and forth fastest: the conv suite's
-# forward+backward ran 0-30 % faster than with the workqueue pool, depthwise and dilated most
-# (`python benchmarks/conv.py --no-torch`, both settings in turn). Where torch is already
-# loaded its OpenMP runtime is up too, and an im2col followed by a GEMM took 1.5-2x longer
-# on OpenMP than on workqueue (measured), so that case keeps workqueue. Without an OpenMP
-# runtime Numba falls back to workqueue by the priority list.
+# On 2 cores, Numba's thread pool and OpenBLAS's pool must not spin-wait against each other: a
+# pool that spins after its loop keeps a core from the other pool's next loop. These only take
+# effect before NumPy/Numba load, and only if the user has not chosen otherwise. Numba's OpenMP
+# pool with passive waiting (set in kernels/_jit.py, seen by Numba's OpenMP runtime only)
+# handed the cores back and forth fastest: the conv suite's forward+backward ran 0-30 % faster
+# than with the workqueue pool, depthwise and dilated most (`python benchmarks/conv.py
+# --no-torch`, both settings in turn). Where torch is already loaded its OpenMP runtime is up
+# too, and an im2col followed by a GEMM took 1.5-2x longer on OpenMP than on workqueue
+# (measured), so that case keeps workqueue. Without an OpenMP runtime Numba falls back to
+# workqueue by the priority list. Workqueue takes one caller at a time: kernels/_jit.py makes
+# threads take turns there.
 if "NUMBA_THREADING_LAYER" not in os.environ:
     os.environ["NUMBA_THREADING_LAYER"] = "workqueue" if "torch" in sys.modules else "default"
     os.environ.setdefault("NUMBA_THREADING_LAYER_PRIORITY", "omp workqueue tbb")
