@@ -159,6 +159,37 @@ FUNCTIONAL = {
                                                    r(L, 2)),
     "int64-weight": lambda L: L.F.conv2d(r(L, 1, 1, 5, 5), ints(L, 2, 1, 3, 3)),
     "int64-bias": lambda L: L.F.conv2d(r(L, 1, 1, 5, 5), r(L, 2, 1, 3, 3), ints(L, 2)),
+    # PyTorch's own error_inputs for conv2d
+    "same-weight-3d": lambda L: L.F.conv2d(r(L, 1, 1, 4, 3), r(L, 1, 2, 2), padding="same"),
+    "same-weight-3d-unbatched": lambda L: L.F.conv2d(r(L, 1, 4, 3), r(L, 1, 2, 2),
+                                                     padding="same"),
+    "same-weight-5d": lambda L: L.F.conv2d(r(L, 1, 1, 4, 3), r(L, 1, 1, 2, 2, 2), padding="same"),
+    "groups-above-out-channels": lambda L: L.F.conv2d(r(L, 1, 6, 4, 3), r(L, 2, 2, 1, 3),
+                                                      groups=3),
+    "same-groups-above-out-channels": lambda L: L.F.conv2d(r(L, 1, 6, 4, 3), r(L, 2, 2, 1, 3),
+                                                           groups=3, padding="same"),
+    # integers past int64, and paddings whose sum would overflow it
+    "stride-2**64": lambda L: L.F.conv2d(r(L, 1, 1, 5, 5), r(L, 1, 1, 3, 3), stride=2 ** 64),
+    "stride-2**63": lambda L: L.F.conv2d(r(L, 1, 1, 5, 5), r(L, 1, 1, 3, 3), stride=2 ** 63),
+    "stride-below-int64": lambda L: L.F.conv2d(r(L, 1, 1, 5, 5), r(L, 1, 1, 3, 3),
+                                               stride=-2 ** 63 - 1),
+    "stride-tuple-2**64": lambda L: L.F.conv2d(r(L, 1, 1, 5, 5), r(L, 1, 1, 3, 3),
+                                               stride=(1, 2 ** 64)),
+    "stride-list-2**64": lambda L: L.F.conv2d(r(L, 1, 1, 5, 5), r(L, 1, 1, 3, 3),
+                                              stride=[2 ** 64]),
+    "padding-2**64": lambda L: L.F.conv2d(r(L, 1, 1, 5, 5), r(L, 1, 1, 3, 3), padding=2 ** 64),
+    "dilation-tuple-2**64": lambda L: L.F.conv2d(r(L, 1, 1, 5, 5), r(L, 1, 1, 3, 3),
+                                                 dilation=(2 ** 64, 1)),
+    "groups-2**64": lambda L: L.F.conv2d(r(L, 1, 1, 5, 5), r(L, 1, 1, 3, 3), groups=2 ** 64),
+    "groups-int64-max": lambda L: L.F.conv2d(r(L, 1, 1, 5, 5), r(L, 1, 1, 3, 3),
+                                             groups=2 ** 63 - 1),
+    "padding-2**62": lambda L: L.F.conv2d(r(L, 1, 1, 5, 5), r(L, 1, 1, 3, 3), padding=2 ** 62),
+    "padding-width-int64-max": lambda L: L.F.conv2d(r(L, 1, 1, 5, 5), r(L, 1, 1, 3, 3),
+                                                    padding=(1, 2 ** 63 - 1)),
+    "padding-sum-wraps": lambda L: L.F.conv2d(r(L, 1, 1, 5, 5), r(L, 1, 1, 3, 3),
+                                              padding=2 ** 62 - 1),
+    "stride-first-element-float": lambda L: L.F.conv2d(r(L, 1, 1, 5, 5), r(L, 1, 1, 3, 3),
+                                                       stride=(1.5, 1)),
 }
 
 # Several problems at once: the first check torch makes decides the message.
@@ -209,6 +240,40 @@ CHECK_ORDER = {
                                                         padding="same", stride=2),
     "same-stride-before-bias": lambda L: L.F.conv2d(r(L, 1, 1, 5, 5), r(L, 2, 1, 3, 3),
                                                     r(L, 3), padding="same", stride=2),
+    "same-weight-rank-before-groups": lambda L: L.F.conv2d(r(L, 1, 1, 5, 5), r(L, 3, 3),
+                                                           padding="same", groups=0),
+    "same-groups-before-stride": lambda L: L.F.conv2d(r(L, 1, 1, 5, 5), r(L, 1, 1, 3, 3),
+                                                      padding="same", stride=2, groups=0),
+    "same-weight-rank-before-stride-length": lambda L: L.F.conv2d(
+        r(L, 1, 1, 5, 5), r(L, 1, 3, 3), padding="same", stride=(1, 1, 1)),
+    "same-weight-rank-before-strided": lambda L: L.F.conv2d(r(L, 1, 1, 5, 5), r(L, 1, 3, 3),
+                                                            padding="same", stride=2),
+    "same-stride-length-before-strided": lambda L: L.F.conv2d(
+        r(L, 1, 1, 5, 5), r(L, 1, 1, 3, 3), padding="same", stride=(1, 2, 1)),
+    "same-weight-rank-before-dilation-length": lambda L: L.F.conv2d(
+        r(L, 1, 1, 5, 5), r(L, 1, 3, 3), padding="same", dilation=(1, 1)),
+    "types-before-overflow": lambda L: L.F.conv2d(r(L, 1, 1, 5, 5), r(L, 1, 1, 3, 3),
+                                                  stride=2 ** 64, groups=1.5),
+    "groups-overflow-before-stride": lambda L: L.F.conv2d(r(L, 1, 1, 5, 5), r(L, 1, 1, 3, 3),
+                                                          stride=(1, 1.5), groups=2 ** 64),
+    "dilation-overflow-before-padding": lambda L: L.F.conv2d(
+        r(L, 1, 1, 5, 5), r(L, 1, 1, 3, 3), padding=(1, 2 ** 64), dilation=(1, 2 ** 64)),
+    "padding-overflow-before-stride": lambda L: L.F.conv2d(
+        r(L, 1, 1, 5, 5), r(L, 1, 1, 3, 3), stride=(1, 2 ** 64), padding=(1, 2 ** 64)),
+    "padding-type-before-stride-type": lambda L: L.F.conv2d(
+        r(L, 1, 1, 5, 5), r(L, 1, 1, 3, 3), stride=(1, 1.5), padding=(1, 2.5)),
+    "overflow-before-padding-string": lambda L: L.F.conv2d(
+        r(L, 1, 1, 5, 5), r(L, 1, 1, 3, 3), stride=(1, 2 ** 64), padding="bogus"),
+    "overflow-before-stride-sign": lambda L: L.F.conv2d(r(L, 1, 1, 5, 5), r(L, 1, 1, 3, 3),
+                                                        padding=(2 ** 64,), stride=0),
+    "channels-before-padding-bound": lambda L: L.F.conv2d(r(L, 1, 2, 5, 5), r(L, 1, 1, 3, 3),
+                                                          padding=2 ** 62),
+    "padding-bound-before-dilation": lambda L: L.F.conv2d(r(L, 1, 1, 5, 5), r(L, 1, 1, 3, 3),
+                                                          padding=2 ** 62, dilation=0),
+    "padding-bound-before-weight-dtype": lambda L: L.F.conv2d(
+        f64(L, 1, 1, 5, 5), r(L, 1, 1, 3, 3), padding=2 ** 62),
+    "keywords-listed-last-to-first": lambda L: L.F.conv2d(
+        r(L, 1, 1, 5, 5), r(L, 1, 1, 3, 3), stride=1.5, groups=1.5, dilation=1.5),
 }
 
 # Wrong argument types: torch's argument parser raises TypeError (first line compared).
@@ -351,6 +416,7 @@ FORWARD = {
                            lambda L: r(L, 1, 1, 3, 5, 5)),
     "replicate-stride-0": ((4, 4, 3), {"stride": 0, "padding": 1, "padding_mode": "replicate"},
                            lambda L: r(L, 1, 4, 5, 5)),
+    "stride-past-int64": ((1, 1, 3), {"stride": 2 ** 64 + 1}, lambda L: r(L, 1, 1, 8, 8)),
 }
 
 

@@ -27,7 +27,9 @@ def _type_name(v):
 
 
 def _invalid(args, kwargs):
-    got = [_type_name(a) for a in args] + [f"{k}={_type_name(v)}" for k, v in kwargs.items()]
+    # PyTorch lists the keywords last to first
+    got = [_type_name(a) for a in args] + [f"{k}={_type_name(v)}"
+                                           for k, v in reversed(kwargs.items())]
     return TypeError(
         f"conv2d() received an invalid combination of arguments - got ({', '.join(got)}), but "
         "expected one of:\n * (Tensor input, Tensor weight, Tensor bias = None, tuple of ints "
@@ -41,20 +43,37 @@ def _is_int(v):
         isinstance(v, Tensor) and v.ndim == 0 and not v.dtype.is_floating_point)
 
 
-def _ints(name, v, allow_str=False):
-    """A 'tuple of ints' argument as a list: an int repeats for both axes; None if mistyped."""
-    if allow_str and isinstance(v, str):
+# PyTorch unpacks integer arguments into int64: anything outside overflows.
+INT64 = range(-2 ** 63, 2 ** 63)
+OVERFLOW = "Overflow when unpacking long long"
+
+
+def _int_list(v, allow_str=False):
+    """Whether v matches 'tuple of ints' in the signature: an int, a str where allowed, or a
+    tuple/list whose first element is an int (the parser looks at no other element)."""
+    if allow_str and isinstance(v, str) or _is_int(v):
+        return True
+    return isinstance(v, (tuple, list)) and (len(v) == 0 or _is_int(v[0]))
+
+
+def _unpack(name, v):
+    """A matched 'tuple of ints' argument as a list, an int repeated for both axes."""
+    if isinstance(v, str):
         return v
     if _is_int(v):
+        if int(v) not in INT64:
+            raise ValueError(OVERFLOW)
         return [int(v)] * 2
-    if isinstance(v, (tuple, list)):
-        for i, e in enumerate(v):
-            if not _is_int(e):
-                raise TypeError(f"conv2d(): argument '{name}' failed to unpack the object at pos "
-                                f"{i + 1} with error \"type must be tuple of ints,but got "
-                                f"{type(e).__name__}\"")
-        return [int(e) for e in v]
-    return None
+    for i, e in enumerate(v):
+        if not _is_int(e):
+            why = f'type must be tuple of ints,but got {type(e).__name__}"'
+        elif int(e) not in INT64:               # PyTorch's next lines are its C++ stack trace
+            why = f"{OVERFLOW}\nEvery value must lie in [-2**63, 2**63)."
+        else:
+            continue
+        raise TypeError(f"conv2d(): argument '{name}' failed to unpack the object at pos {i + 1} "
+                        f'with error "{why}')
+    return [int(e) for e in v]
 
 
 _NAMES = tuple(SIGNATURE.parameters)
@@ -82,19 +101,25 @@ def _bind(args, kwargs):
 
 
 def parse(args, kwargs):
-    """Bind conv2d's arguments as PyTorch's parser does; TypeError for wrong types."""
+    """Bind conv2d's arguments as PyTorch's parser does; TypeError for wrong types, ValueError
+    for integers past int64.
+
+    The parser first matches the types, then unpacks the values from the last argument to the
+    first (groups, dilation, padding, stride): the first failure there names its argument.
+    """
     a = _bind(args, kwargs)
     if a is None:
         raise _invalid(args, kwargs)
     x, w, b, groups = a["input"], a["weight"], a["bias"], a["groups"]
     ok = isinstance(x, Tensor) and isinstance(w, Tensor) and (b is None or isinstance(b, Tensor))
-    ok = ok and _is_int(groups)
-    stride = _ints("stride", a["stride"])
-    padding = _ints("padding", a["padding"], allow_str=True)
-    dilation = _ints("dilation", a["dilation"])
-    if not ok or stride is None or padding is None or dilation is None:
+    ok = ok and _is_int(groups) and _int_list(a["stride"]) and _int_list(a["dilation"])
+    if not ok or not _int_list(a["padding"], allow_str=True):
         raise _invalid(args, kwargs)
-    return x, w, b, stride, padding, dilation, int(groups)
+    if int(groups) not in INT64:
+        raise ValueError(OVERFLOW)
+    dilation = _unpack("dilation", a["dilation"])
+    padding = _unpack("padding", a["padding"])
+    return x, w, b, _unpack("stride", a["stride"]), padding, dilation, int(groups)
 
 
 def _fit(name, v, k):
@@ -123,24 +148,29 @@ def check_string(x, w, stride, padding, dilation, groups):
         raise RuntimeError(f"Invalid padding string: '{padding}'")
     if padding == "valid":
         return (0, 0, 0, 0)
-    if any(s != 1 for s in stride):
-        raise RuntimeError("padding='same' is not supported for strided convolutions")
     if w.ndim < 3:
         raise RuntimeError("weight should have at least three dimensions")
     if groups <= 0:
         raise RuntimeError("non-positive groups is not supported")
+    _check_weight_rank(x, w)
     k = w.ndim - 2
     for name, v in (("stride", stride), ("dilation", dilation)):
         if len(v) not in (1, k):
             raise RuntimeError(f"{name} cannot broadcast to {k} dimensions")
-    if w.ndim != 4:
-        raise RuntimeError(f"Expected {w.ndim}-dimensional input for {w.ndim}-dimensional weight"
-                           f"{list(w.shape)}, but got {x.ndim}-dimensional input of size "
-                           f"{list(x.shape)} instead")
+    if any(s != 1 for s in stride):
+        raise RuntimeError("padding='same' is not supported for strided convolutions")
     pads = same_padding(w.shape[2:], _fit("dilation", dilation, 2))
     if min(pads) < 0:
         raise RuntimeError("negative padding is not supported")
     return pads
+
+
+def _check_weight_rank(x, w):
+    """The weight's rank against the input's, an unbatched input reported batched."""
+    if w.ndim != 4:
+        shape = list(x.shape) if x.ndim == 4 else [1] + list(x.shape)
+        raise RuntimeError(f"Expected {w.ndim}-dimensional input for {w.ndim}-dimensional weight"
+                           f"{list(w.shape)}, but got 4-dimensional input of size {shape} instead")
 
 
 def _check_rank(x):
@@ -171,10 +201,7 @@ def check(x, w, b, stride, padding, dilation, groups, sides=None):
         p = _fit("padding", padding, k)
         pads = (p[0], p[0], p[-1], p[-1])
     dilation = _fit("dilation", dilation, k)
-    if w.ndim != 4:
-        raise RuntimeError(f"Expected {w.ndim}-dimensional input for {w.ndim}-dimensional weight"
-                           f"{list(w.shape)}, but got 4-dimensional input of size "
-                           f"{list(shape)} instead")
+    _check_weight_rank(x, w)
     if min(pads) < 0:
         raise RuntimeError("negative padding is not supported")
     if min(stride) <= 0:
@@ -185,8 +212,13 @@ def check(x, w, b, stride, padding, dilation, groups, sides=None):
         raise RuntimeError(f"Given weight of size {list(w.shape)}, expected bias to be "
                            f"1-dimensional with {O} elements, but got bias of size "
                            f"{list(b.shape)} instead")
+    for i, p in enumerate(pads[::2]):
+        if p > PAD_MAX:
+            raise RuntimeError(f"Given padding={p} at dimension {i} , expected padding to be at "
+                               f"most {PAD_MAX}")
     _check_dilation(dilation, (KH, KW))
-    H, W = shape[2] + pads[0] + pads[1], shape[3] + pads[2] + pads[3]
+    # In int64, as PyTorch computes it: a padding near PAD_MAX wraps the size negative.
+    H, W = _int64(shape[2] + pads[0] + pads[1]), _int64(shape[3] + pads[2] + pads[3])
     kh, kw = dilation[0] * (KH - 1) + 1, dilation[1] * (KW - 1) + 1
     if H < kh or W < kw:
         raise RuntimeError(f"Calculated padded input size per channel: ({H} x {W}). Kernel size: "
@@ -204,10 +236,10 @@ def check(x, w, b, stride, padding, dilation, groups, sides=None):
 
 def _check_channels(shape, wshape, groups):
     O, Cg = wshape[0], wshape[1]
-    if O == 0:
-        raise RuntimeError(f"Given groups={groups}, expected weight to be at least 1 at dimension "
-                           f"0, but got weight of size {list(wshape)} instead")
-    if O % groups:
+    if O < groups or O == 0:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be at least {groups} at "
+                           f"dimension 0, but got weight of size {list(wshape)} instead")
+    if O % groups:                              # PyTorch prints this size in double brackets
         raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} at "
                            f"dimension 0, but got weight of size [{list(wshape)}] instead")
     if shape[1] != Cg * groups:
@@ -219,6 +251,15 @@ def _check_channels(shape, wshape, groups):
         raise RuntimeError(f"Given groups={groups}, weight of size {list(wshape)}, expected "
                            f"input{list(shape)} to have {Cg * groups} channels, but got "
                            f"{shape[1]} channels instead" + hint)
+
+
+# PyTorch bounds each padding so that padding on both sides still fits in int64.
+PAD_MAX = 2 ** 62 - 1
+
+
+def _int64(n):
+    """n wrapped into int64, as C++ arithmetic leaves it."""
+    return (n + 2 ** 63) % 2 ** 64 - 2 ** 63
 
 
 def _check_dilation(dilation, kernel):
