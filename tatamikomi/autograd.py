@@ -1,7 +1,7 @@
 """Reverse-mode autograd: the Function node, grad mode, the backward walk and gradcheck."""
-import numpy as np
+import threading
 
-_grad_enabled = True
+import numpy as np
 
 FREED = ("Trying to backward through the graph a second time (or directly access saved tensors "
          "after they have already been freed). Saved intermediate values of the graph are freed "
@@ -10,52 +10,93 @@ FREED = ("Trying to backward through the graph a second time (or directly access
          "calling backward.")
 
 
+class _Mode(threading.local):
+    """Grad mode is per thread, as PyTorch's: every thread starts with recording on."""
+
+    enabled = True
+
+
+_mode = _Mode()
+# Two threads running backward into one model add into the same .grad arrays (Hogwild-style
+# training does this on purpose); the check-then-set of a first gradient and the += must not
+# interleave, or one thread's gradient is lost.
+_accumulate_lock = threading.Lock()
+
+
 def is_grad_enabled():
-    return _grad_enabled
+    return _mode.enabled
 
 
-class set_grad_enabled:  # noqa: N801 - PyTorch's public name
-    """Context manager (and decorator) that sets grad mode, restoring the old mode on exit."""
+class _GradMode:
+    """A context manager (and decorator) that sets grad mode inside, restoring it on exit."""
 
-    def __init__(self, mode=True):
-        self.mode = mode
+    def __init__(self, mode):
+        self.mode, self.prev = mode, []          # a stack: one object may be entered twice
 
     def __enter__(self):
-        global _grad_enabled
-        self.prev, _grad_enabled = _grad_enabled, self.mode
+        self.prev.append(_mode.enabled)
+        _mode.enabled = bool(self.mode)
 
     def __exit__(self, *exc):
-        global _grad_enabled
-        _grad_enabled = self.prev
+        _mode.enabled = self.prev.pop()
 
     def __call__(self, fn):
+        mode = self.mode
+
         def wrapper(*args, **kwargs):
-            with set_grad_enabled(self.mode):         # a fresh context per call: re-entrant
+            with _GradMode(mode):                    # a fresh context per call: re-entrant
                 return fn(*args, **kwargs)
         wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
         return wrapper
 
 
-class no_grad(set_grad_enabled):  # noqa: N801
+class no_grad(_GradMode):  # noqa: N801 - PyTorch's public name
     """Disable graph recording: results of ops do not require grad."""
 
     def __init__(self):
         super().__init__(False)
 
 
-class enable_grad(set_grad_enabled):  # noqa: N801
+class enable_grad(_GradMode):  # noqa: N801
     """Re-enable graph recording inside no_grad."""
 
     def __init__(self):
         super().__init__(True)
 
 
+class set_grad_enabled(_GradMode):  # noqa: N801
+    """Set grad mode now (`set_grad_enabled(False)` as a statement), or for a with-block."""
+
+    def __init__(self, mode):
+        super().__init__(mode)
+        self.before = _mode.enabled               # as PyTorch's: the call itself sets the mode
+        _mode.enabled = bool(mode)
+
+    def __enter__(self):
+        self.prev.append(self.before)             # the block restores what the call replaced
+        _mode.enabled = bool(self.mode)
+
+    def __call__(self, fn):
+        _mode.enabled = self.before               # as a decorator, the call changes nothing
+        return super().__call__(fn)
+
+
 class Function:
-    """One node of the graph: forward runs now on arrays, backward runs later on arrays."""
+    """One node of the graph: forward runs now on arrays, backward runs later on arrays.
+
+    The node keeps its input tensors (for the leaves' .grad) and, separately, the nodes that made
+    them at the time of the call: an in-place op later gives a tensor a new node, and the
+    gradient must still flow to the one this op read.
+    """
+
+    versions = ()                                  # what backward checks: see _versions
+    keeps = ()           # inputs whose version counts though the node saved something derived
 
     def __init__(self, *inputs):
         self.inputs = inputs                       # Tensors, or None for an absent bias
-        self.needs_input_grad = tuple(t is not None and t.requires_grad for t in inputs)
+        self.parents = tuple(None if t is None else t._node if t._base is None
+                             else t._view_node() for t in inputs)
+        self.needs_input_grad = tuple(t is not None and t._requires_grad for t in inputs)
         self.saved, self.freed = (), False
 
     def save_for_backward(self, *arrays):
@@ -64,20 +105,46 @@ class Function:
     def release(self):
         """Free saved arrays after a backward without retain_graph."""
         if self.saved:
-            self.saved, self.freed = (), True
+            self.saved, self.versions, self.freed = (), (), True
+
+    def resave(self, old, replace, owner):
+        """Saved arrays that are `old` become replace(old), checked at owner's version (if any).
+
+        How an in-place op keeps its node's saved values right after writing into a tensor.
+        """
+        hit = [i for i, a in enumerate(self.saved) if a is old]
+        if not hit:
+            return
+        self.saved = tuple(replace(a) if i in hit else a for i, a in enumerate(self.saved))
+        self.versions = tuple(v for v in self.versions if v[0] not in hit)
+        if owner is not None:
+            self.versions += tuple(_record(i, owner, self.label()) for i in hit)
 
     def name(self):
         return f"{type(self).__name__}Backward0"
 
+    def label(self):
+        """The node as PyTorch's messages name it: MulBackward0 is `Mul`."""
+        name = self.name()
+        return name[:-len("Backward0")] if name.endswith("Backward0") else \
+            f"torch::autograd::{name}"
+
     @classmethod
     def apply(cls, *inputs, **params):
-        from .tensor import Tensor
         node = cls(*inputs)
         out = node.forward(*(None if t is None else t.array for t in inputs), **params)
-        tracked = _grad_enabled and any(node.needs_input_grad)
+        tracked = _mode.enabled and any(node.needs_input_grad)
+        # Tensor._make, reached through an input: the engine sits below tensor.py and never
+        # imports it (tensor.py's import of ops is the core's one cycle).
+        src = next(t for t in inputs if t is not None)
+        y = src._make(out, requires_grad=tracked, node=node if tracked else None)
+        if getattr(node, "is_view", False):
+            src._view_into(y, cls, params)
         if not tracked:
-            node.inputs = node.saved = ()          # keep nothing alive when there is no graph
-        return Tensor._make(out, requires_grad=tracked, node=node if tracked else None)
+            node.inputs = node.parents = node.saved = ()   # keep nothing alive without a graph
+        elif node.saved or node.keeps:
+            node.versions = _versions(node, y)
+        return y
 
     def forward(self, *arrays, **params):
         raise NotImplementedError
@@ -86,33 +153,69 @@ class Function:
         raise NotImplementedError
 
 
-def _topo(root):
-    """Nodes reachable from root, each after every node that feeds gradient into it."""
-    order, seen, stack = [], {id(root)}, [(root, False)]
+def _versions(node, y):
+    """What backward will check: the version of every saved array that is an input's or y's.
+
+    An in-place op bumps its tensor's version counter; if a saved array changed after the save,
+    backward would silently use the new values, so PyTorch refuses, and so do we.
+    """
+    owners = {id(t.array): (t, None) for t in node.inputs if t is not None}
+    owners[id(y.array)] = (y, node.label())
+    kept = tuple(_record(-1, node.inputs[k], None) for k in node.keeps)
+    return kept + tuple(_record(i, *owners[id(a)]) for i, a in enumerate(node.saved)
+                        if id(a) in owners)
+
+
+def _record(i, t, maker):
+    """Saved array i is t's at its current version. The error names the node whose output t is:
+    `maker` for a saved output, t's grad_fn at the time of the error for a saved input."""
+    return (i, t._vc, t._vc[0], t.shape, t.dtype, t if maker is None else maker)
+
+
+def _check_versions(node):
+    for _, counter, version, shape, dtype, maker in node.versions:
+        if counter[0] != version:
+            if not isinstance(maker, str):
+                maker = None if maker.grad_fn is None else maker.grad_fn.label()
+            made = "" if maker is None else f", which is output 0 of {maker},"
+            raise RuntimeError(
+                "one of the variables needed for gradient computation has been modified by an "
+                f"inplace operation: [torch.{dtype.torch_name}Tensor {list(shape)}]{made} is at "
+                f"version {counter[0]}; expected version {version} instead. Hint: enable anomaly "
+                "detection to find the operation that failed to compute its gradient, with "
+                "torch.autograd.set_detect_anomaly(True, check_nan=False).")
+
+
+def _consumers(root):
+    """For each node reachable from root, how many edges of the graph deliver gradient to it."""
+    count, stack = {id(root): 0}, [root]
     while stack:
-        node, done = stack.pop()
-        if done:
-            order.append(node)
-            continue
-        stack.append((node, True))
-        for t in node.inputs:
-            child = None if t is None else t._node
-            if child is not None and id(child) not in seen:
-                seen.add(id(child))
-                stack.append((child, False))
-    return order[::-1]
+        for parent in stack.pop().parents:
+            if parent is None:
+                continue
+            if id(parent) not in count:
+                count[id(parent)] = 0
+                stack.append(parent)
+            count[id(parent)] += 1
+    return count
 
 
 def _accumulate(leaf, g):
-    if leaf.grad is None:
-        from .tensor import Tensor
-        leaf.grad = Tensor._make(np.array(g, dtype=leaf.array.dtype, copy=True))
-    else:
-        leaf.grad.array += g
+    """leaf.grad += g, creating it on the first gradient (thread-safe)."""
+    with _accumulate_lock:
+        if leaf.grad is None:
+            leaf.grad = leaf._make(np.array(g, dtype=leaf.array.dtype, copy=True))
+        else:
+            leaf.grad.array += g
 
 
 def backward(root, gradient=None, retain_graph=False):
-    """Accumulate d(root)/d(leaf) into every leaf's .grad that requires grad."""
+    """Accumulate d(root)/d(leaf) into every leaf's .grad that requires grad.
+
+    A node runs once every node that consumes its output has handed it a gradient: each node
+    counts its consumers first, as PyTorch's engine does, so shared subexpressions get the sum of
+    all their gradients before they pass anything on.
+    """
     if not root.requires_grad:
         raise RuntimeError("element 0 of tensors does not require grad and does not have a "
                            "grad_fn")
@@ -129,24 +232,30 @@ def backward(root, gradient=None, retain_graph=False):
         g = g.astype(root.array.dtype, copy=False)
     if root._node is None:
         return _accumulate(root, g)
-    grads = {id(root._node): g}
-    for node in _topo(root._node):
+    waiting = _consumers(root._node)
+    grads, ready = {id(root._node): g}, [root._node]
+    while ready:
+        node = ready.pop()
         gy = grads.pop(id(node), None)
-        if gy is None:
-            continue
-        if node.freed:
-            raise RuntimeError(FREED)
-        gins = node.backward(gy)
-        gins = gins if isinstance(gins, tuple) else (gins,)
-        for t, gi in zip(node.inputs, gins):
-            if t is None or gi is None or not t.requires_grad:
+        gins = ()
+        if gy is not None:                 # a node nothing flowed into still frees its parents
+            if node.freed:
+                raise RuntimeError(FREED)
+            _check_versions(node)
+            gins = node.backward(gy)
+            gins = gins if isinstance(gins, tuple) else (gins,)
+        for i, (t, parent) in enumerate(zip(node.inputs, node.parents)):
+            gi = gins[i] if i < len(gins) else None
+            if parent is None:
+                if gi is not None and t is not None and t._requires_grad:
+                    _accumulate(t, gi)
                 continue
-            if t._node is None:
-                _accumulate(t, gi)
-            elif id(t._node) in grads:
-                grads[id(t._node)] = grads[id(t._node)] + gi
-            else:
-                grads[id(t._node)] = gi
+            if gi is not None and node.needs_input_grad[i]:
+                key = id(parent)
+                grads[key] = grads[key] + gi if key in grads else gi
+            waiting[id(parent)] -= 1
+            if waiting[id(parent)] == 0:
+                ready.append(parent)
         if not retain_graph:
             node.release()
 
@@ -156,9 +265,8 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
 
     Shapes: inputs a tuple of tensors; fn returns one tensor or a tuple of tensors.
     """
-    from .tensor import Tensor
     inputs = inputs if isinstance(inputs, (tuple, list)) else (inputs,)
-    diff = [t for t in inputs if isinstance(t, Tensor) and t.requires_grad]
+    diff = [t for t in inputs if getattr(t, "requires_grad", False)]
 
     def outputs():
         out = fn(*inputs)
@@ -183,7 +291,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
                 yk = outputs()[k]
                 onehot = np.zeros(yk.numel(), yk.array.dtype)
                 onehot[i] = 1
-                yk.backward(Tensor._make(onehot.reshape(yk.shape)))
+                yk.backward(yk._make(onehot.reshape(yk.shape)))
                 if x.grad is not None:
                     analytical[:, i] = x.grad.array.reshape(-1)
             for t in diff:

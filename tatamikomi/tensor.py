@@ -5,8 +5,10 @@ import collections
 import numpy as np
 
 from . import dtypes
+from ._print import tensor_repr
 from .autograd import backward, is_grad_enabled
 from .device import device as _device
+from .random import default_generator
 
 LEAF_INPLACE = "a leaf Variable that requires grad is being used in an in-place operation."
 NUMPY_GRAD = "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
@@ -65,12 +67,42 @@ class Tensor:
     def __init__(self, *args, **kwargs):
         raise TypeError("use tatamikomi.tensor(...) or a factory such as tatamikomi.zeros(...)")
 
-    @classmethod
-    def _make(cls, array, requires_grad=False, node=None):
-        t = object.__new__(cls)
+    @staticmethod
+    def _make(array, requires_grad=False, node=None):
+        """A plain Tensor (never a subclass such as Parameter) around array."""
+        t = object.__new__(Tensor)
         t.array = array if isinstance(array, np.ndarray) else np.asarray(array)
         t._requires_grad, t._node, t.grad = requires_grad, node, None
+        t._base, t._vc = None, [0]          # a view's base tensor; the version counter views share
         return t
+
+    # ----- views and versions (PyTorch's semantics for in-place ops through views)
+    def _view_into(self, y, op, params):
+        """Record y, made from self by the view op `op(**params)`, as a view of self's base."""
+        if not np.may_share_memory(y.array, self.array):
+            return                                          # the op had to copy
+        y._base = self if self._base is None else self._base
+        y._vc, y._seen = self._vc, self._vc[0]
+        y._steps = (self._steps if self._base is not None else ()) + ((op, params),)
+
+    def _replay(self, steps):
+        """The view `steps` of self, recorded anew (self is a base)."""
+        t = self
+        for op, params in steps:
+            t = op.apply(t, **params)
+        return t
+
+    def _view_node(self):
+        """A view's node; re-derived from its base when the base was written in place since."""
+        if self._seen != self._vc[0]:
+            self._seen = self._vc[0]
+            if self._base._requires_grad and is_grad_enabled():
+                self._node, self._requires_grad = self._base._replay(self._steps)._node, True
+        return self._node
+
+    @property
+    def _version(self):
+        return self._vc[0]
 
     # ----- properties and conversions
     @property
@@ -127,11 +159,11 @@ class Tensor:
 
     @property
     def is_leaf(self):
-        return self._node is None
+        return self.grad_fn is None
 
     @property
     def grad_fn(self):
-        return self._node
+        return self._node if self._base is None else self._view_node()
 
     @property
     def data(self):
@@ -163,7 +195,9 @@ class Tensor:
         return a if dtype is None else a.astype(dtype)
 
     def detach(self):
-        return Tensor._make(self.array)
+        t = Tensor._make(self.array)
+        t._vc = self._vc                     # shares the version counter, as PyTorch's detach
+        return t
 
     def detach_(self):
         self._node, self._requires_grad = None, False
@@ -237,7 +271,6 @@ class Tensor:
         return builtins.bool(self.item())
 
     def __repr__(self):
-        from ._print import tensor_repr
         return tensor_repr(self)
 
     def __format__(self, spec):
@@ -456,30 +489,46 @@ class Tensor:
 
     # ----- in place (PyTorch refuses these on a leaf that requires grad while recording)
     def _check_inplace(self):
-        if not (self.requires_grad and is_grad_enabled()):
+        if not (self._requires_grad and is_grad_enabled()):
             return
-        if self._node is None:
+        if self._base is None and self._node is None:
             raise RuntimeError(LEAF_INPLACE)
-        base = self
-        while base._node is not None and getattr(base._node, "is_view", False):
-            base = base._node.inputs[0]
-        if base is not self and base._node is None:
+        if self._base is not None and self._base._requires_grad and self._base._node is None:
             raise RuntimeError("a view of " + LEAF_INPLACE)
 
     def _alias(self):
         """Another handle on self's current value and node: what an in-place op reads."""
-        return Tensor._make(self.array, self._requires_grad, self._node)
+        t = Tensor._make(self.array, self._requires_grad, self.grad_fn)
+        t._vc = self._vc
+        return t
 
     def _assign(self, result):
-        """Make self hold result; when recording, self becomes the new node's output."""
+        """Write result into self's memory (its views see it), bump the version; when recording,
+        self's node becomes result's, and a view's base gets a CopySlices node over the view."""
         if result.dtype.category > self.dtype.category:
             raise RuntimeError(f"result type {result.dtype.torch_name} can't be cast to the "
                                f"desired output type {self.dtype.torch_name}")
-        if result.requires_grad and is_grad_enabled():
-            self.array, self._node, self._requires_grad = result.array, result._node, True
-        else:
-            self.array[...] = result.array
+        node = result._node if result._requires_grad and is_grad_enabled() else None
+        if node is not None:        # what the op saved of self's old value must survive the write
+            node.resave(self.array, lambda a: a.copy(), None)
+        np.copyto(self.array, result.array, casting="unsafe")
+        self._bump()
+        if node is None:
+            return self
+        # a saved output is self's value now: keep self's memory and check self's version
+        node.resave(result.array, lambda a: self.array, self)
+        if self._base is None:
+            self._node, self._requires_grad = node, True
+            return self
+        base = self._base
+        base._node = ops.CopySlices.apply(base._alias(), result, steps=self._steps)._node
+        base._requires_grad = True
+        self._node, self._requires_grad = base._replay(self._steps)._node, True
+        self._seen = self._vc[0]
         return self
+
+    def _bump(self):
+        self._vc[0] += 1
 
     def copy_(self, src, non_blocking=False):
         self._check_inplace()
@@ -487,6 +536,7 @@ class Tensor:
         if src.requires_grad and is_grad_enabled():
             return self._assign(ops.Cast.apply(src.expand(self.shape), dtype=self.array.dtype))
         np.copyto(self.array, np.broadcast_to(src.array, self.array.shape), casting="unsafe")
+        self._bump()
         return self
 
     def zero_(self):
@@ -494,7 +544,11 @@ class Tensor:
 
     def fill_(self, value):
         self._check_inplace()
+        if is_grad_enabled() and (self._requires_grad or getattr(value, "requires_grad", False)):
+            # recorded, so that no gradient reaches what was overwritten
+            return self._assign(ops.where(np.zeros((), bool), self._alias(), value))
         self.array[...] = value.item() if isinstance(value, Tensor) else value
+        self._bump()
         return self
 
     def add_(self, other, *, alpha=1):
@@ -521,17 +575,17 @@ class Tensor:
         return self._assign(self._alias().relu())
 
     def uniform_(self, a=0.0, b=1.0, *, generator=None):
-        from .random import default_generator
         self._check_inplace()
         g = generator or default_generator
         self.array[...] = g.np.uniform(a, b, self.array.shape)
+        self._bump()
         return self
 
     def normal_(self, mean=0.0, std=1.0, *, generator=None):
-        from .random import default_generator
         self._check_inplace()
         g = generator or default_generator
         self.array[...] = g.np.normal(mean, std, self.array.shape)
+        self._bump()
         return self
 
 

@@ -14,6 +14,7 @@ class Parameter(Tensor):
         array = np.empty(0, np.float32) if data is None else data.array
         p = object.__new__(cls)
         p.array, p._node, p.grad = array, None, None      # shares data's memory, as PyTorch
+        p._base, p._vc = None, [0] if data is None else data._vc
         p._requires_grad = bool(requires_grad)
         return p
 

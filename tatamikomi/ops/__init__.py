@@ -13,6 +13,7 @@ from .elementwise import (
     Clamp,
     Div,
     Exp,
+    Extremum,
     Log,
     Mul,
     Neg,
@@ -25,14 +26,15 @@ from .elementwise import (
     broadcast_shapes,
     unbroadcast,
 )
+from .inplace import CopySlices
 from .matmul import MatMul
 from .movement import Cat, Contiguous, Expand, GetItem, Pad, Permute, Reshape, SetItem
 from .reduce import Extreme, Mean, Sum, TakeAlong
 
-__all__ = ["Add", "Cast", "Cat", "Clamp", "Contiguous", "Div", "Exp", "Expand", "Extreme",
-           "GetItem", "Log", "MatMul", "Mean", "Mul", "Neg", "Pad", "Permute", "Pow", "Relu",
-           "Reshape", "SetItem", "Sigmoid", "Sub", "Sum", "TakeAlong", "Tanh", "Where",
-           "broadcast_shapes", "unbroadcast"]
+__all__ = ["Add", "Cast", "Cat", "Clamp", "Contiguous", "CopySlices", "Div", "Exp", "Expand",
+           "Extreme", "Extremum", "GetItem", "Log", "MatMul", "Mean", "Mul", "Neg", "Pad",
+           "Permute", "Pow", "Relu", "Reshape", "SetItem", "Sigmoid", "Sub", "Sum", "TakeAlong",
+           "Tanh", "Where", "broadcast_shapes", "unbroadcast"]
 
 
 def to_dtype(t, dt):
@@ -172,17 +174,11 @@ def arg_extreme(t, dim, keepdim, largest):
 
 
 def maximum(a, b):
-    return _pick(np.greater_equal, a, b)
+    return Extremum.apply(*operands(a, b), largest=True)
 
 
 def minimum(a, b):
-    return _pick(np.less_equal, a, b)
-
-
-def _pick(keep_a, a, b):
-    """Element-wise a where keep_a(a, b), else b (the gradient follows the kept one)."""
-    a, b = operands(a, b)
-    return Where.apply(a, b, cond=keep_a(a.array, b.array))
+    return Extremum.apply(*operands(a, b), largest=False)
 
 
 def where(cond, a, b):
@@ -315,3 +311,4 @@ def setitem(t, index, value):
     if is_grad_enabled() and (t.requires_grad or value.requires_grad):
         return t._assign(SetItem.apply(t._alias(), to_dtype(value, t.dtype), index=index))
     t.array[index] = value.array
+    t._bump()

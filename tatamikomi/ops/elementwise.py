@@ -50,34 +50,39 @@ class Sub(Function):
 
 
 class Mul(Function):
+    # Each gradient needs only the other operand: keep just those (an in-place write to an
+    # operand nothing needs must not fail backward's version check, as in PyTorch).
     def forward(self, a, b):
-        self.save_for_backward(a, b)
+        need_a, need_b = self.needs_input_grad
+        self.save_for_backward(a if need_b else None, b if need_a else None)
+        self.shapes = a.shape, b.shape
         return a * b
 
     def backward(self, gy):
         a, b = self.saved
         need_a, need_b = self.needs_input_grad
-        return (unbroadcast(gy * b, a.shape) if need_a else None,
-                unbroadcast(gy * a, b.shape) if need_b else None)
+        return (unbroadcast(gy * b, self.shapes[0]) if need_a else None,
+                unbroadcast(gy * a, self.shapes[1]) if need_b else None)
 
 
 class Div(Function):
     def forward(self, a, b):
-        self.save_for_backward(a, b)
+        self.save_for_backward(a if self.needs_input_grad[1] else None, b)
+        self.shapes = a.shape, b.shape
         return a / b
 
     def backward(self, gy):
         a, b = self.saved
         need_a, need_b = self.needs_input_grad
         ga = gy / b
-        return (unbroadcast(ga, a.shape) if need_a else None,
-                unbroadcast(-ga * a / b, b.shape) if need_b else None)
+        return (unbroadcast(ga, self.shapes[0]) if need_a else None,
+                unbroadcast(-ga * a / b, self.shapes[1]) if need_b else None)
 
 
 class Pow(Function):
     def forward(self, a, b):
         y = a ** b
-        self.save_for_backward(a, b, y)
+        self.save_for_backward(a, b, y if self.needs_input_grad[1] else None)
         return y
 
     # d(a^b)/da = b a^(b-1); d(a^b)/db = a^b log a (PyTorch gives 0 where a == 0 and b >= 0)
@@ -171,6 +176,25 @@ class Clamp(Function):
 
     def backward(self, gy):
         return gy * self.saved[0]
+
+
+class Extremum(Function):
+    """maximum / minimum of two tensors. PyTorch's gradient rule: a tie gives each side half,
+    the losing side gets 0, and both get all of it where a comparison fails (NaN)."""
+
+    def forward(self, a, b, *, largest):
+        self.save_for_backward(a, b)
+        self.largest = largest
+        return np.maximum(a, b) if largest else np.minimum(a, b)
+
+    def backward(self, gy):
+        a, b = self.saved
+        need_a, need_b = self.needs_input_grad
+        g = np.where(a == b, gy / 2, gy).astype(gy.dtype, copy=False)
+        zero = np.zeros((), gy.dtype)
+        a_loses, b_loses = (a < b, a > b) if self.largest else (a > b, a < b)
+        return (unbroadcast(np.where(a_loses, zero, g), a.shape) if need_a else None,
+                unbroadcast(np.where(b_loses, zero, g), b.shape) if need_b else None)
 
 
 class Where(Function):

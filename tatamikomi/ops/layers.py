@@ -11,7 +11,8 @@ class Linear(Function):
     """
 
     def forward(self, x, w, b):
-        self.save_for_backward(x, w)
+        need_x, need_w, _ = self.needs_input_grad      # gx needs w, gw needs x
+        self.save_for_backward(x if need_w else None, w if need_x else None)
         y = x @ w.T
         if b is not None:
             y += b
@@ -44,7 +45,10 @@ class BatchNorm(Function):
     Shapes: x (N, C, *), weight/bias (C,) -> (N, C, *).
     """
 
+    keeps = (0,)                        # PyTorch saves x: writing to it in place must fail backward
+
     def forward(self, x, w, b, *, mean, var, eps, batch_stats):
+        x = np.ascontiguousarray(x)     # PyTorch's output is contiguous whatever x's strides
         shape = (1, -1) + (1,) * (x.ndim - 2)
         inv = (1.0 / np.sqrt(var + eps)).astype(x.dtype)
         xhat = (x - mean.reshape(shape)) * inv.reshape(shape)

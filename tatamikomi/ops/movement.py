@@ -78,6 +78,9 @@ class SetItem(Function):
         y[index] = v
         return y
 
+    def name(self):                     # PyTorch writes through a view, or with index_put_
+        return "CopySlices" if _is_basic(self.index) else "IndexPutBackward0"
+
     def backward(self, gy):
         ga = gy.copy()
         ga[self.index] = 0
