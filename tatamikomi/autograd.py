@@ -3,6 +3,8 @@ import threading
 
 import numpy as np
 
+from . import dtypes
+
 FREED = ("Trying to backward through the graph a second time (or directly access saved tensors "
          "after they have already been freed). Saved intermediate values of the graph are freed "
          "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
@@ -117,8 +119,8 @@ class Function:
             return
         self.saved = tuple(replace(a) if i in hit else a for i, a in enumerate(self.saved))
         self.versions = tuple(v for v in self.versions if v[0] not in hit)
-        if owner is not None:
-            self.versions += tuple(_record(i, owner, self.label()) for i in hit)
+        if owner is not None:                    # owner's memory now holds a saved output
+            self.versions += tuple((i, owner._vc, owner._vc[0], None) for i in hit)
 
     def name(self):
         return f"{type(self).__name__}Backward0"
@@ -157,30 +159,31 @@ def _versions(node, y):
     """What backward will check: the version of every saved array that is an input's or y's.
 
     An in-place op bumps its tensor's version counter; if a saved array changed after the save,
-    backward would silently use the new values, so PyTorch refuses, and so do we.
+    backward would silently use the new values, so PyTorch refuses, and so do we. Each record is
+    (saved index, counter, version, owner): owner is the input tensor, or None for y.
     """
-    owners = {id(t.array): (t, None) for t in node.inputs if t is not None}
-    owners[id(y.array)] = (y, node.label())
-    kept = tuple(_record(-1, node.inputs[k], None) for k in node.keeps)
-    return kept + tuple(_record(i, *owners[id(a)]) for i, a in enumerate(node.saved)
-                        if id(a) in owners)
-
-
-def _record(i, t, maker):
-    """Saved array i is t's at its current version. The error names the node whose output t is:
-    `maker` for a saved output, t's grad_fn at the time of the error for a saved input."""
-    return (i, t._vc, t._vc[0], t.shape, t.dtype, t if maker is None else maker)
+    out = [(-1, node.inputs[k]._vc, node.inputs[k]._vc[0], node.inputs[k]) for k in node.keeps]
+    for i, a in enumerate(node.saved):
+        if a is y.array:
+            out.append((i, y._vc, y._vc[0], None))
+            continue
+        for t in node.inputs:
+            if t is not None and a is t.array:
+                out.append((i, t._vc, t._vc[0], t))
+                break
+    return tuple(out)
 
 
 def _check_versions(node):
-    for _, counter, version, shape, dtype, maker in node.versions:
+    for i, counter, version, owner in node.versions:
         if counter[0] != version:
-            if not isinstance(maker, str):
-                maker = None if maker.grad_fn is None else maker.grad_fn.label()
-            made = "" if maker is None else f", which is output 0 of {maker},"
+            # PyTorch names the node a saved output came from, or a saved input's grad_fn now
+            maker = node if owner is None else owner.grad_fn
+            a = owner.array if i < 0 else node.saved[i]
+            made = "" if maker is None else f", which is output 0 of {maker.label()},"
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been modified by an "
-                f"inplace operation: [torch.{dtype.torch_name}Tensor {list(shape)}]{made} is at "
+                f"inplace operation: [torch.{dtypes.from_numpy(a.dtype).torch_name}Tensor {list(a.shape)}]{made} is at "
                 f"version {counter[0]}; expected version {version} instead. Hint: enable anomaly "
                 "detection to find the operation that failed to compute its gradient, with "
                 "torch.autograd.set_detect_anomaly(True, check_nan=False).")
