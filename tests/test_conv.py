@@ -89,6 +89,8 @@ GRID = [
     ("unbatched-stride-dilation", (2, 8, 7), (3, 2, 2, 3), False, dict(stride=2, dilation=2)),
     ("one-tuples-broadcast", (1, 2, 7, 7), (3, 2, 3, 3), True,
      dict(stride=(2,), padding=(1,), dilation=(2,))),
+    ("zero-input-channels", (2, 0, 5, 5), (3, 0, 3, 3), True, dict(padding=1)),
+    ("zero-input-channels-groups", (2, 0, 6, 5), (4, 0, 3, 2), True, dict(groups=2, stride=2)),
 ]
 
 

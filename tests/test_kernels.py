@@ -190,6 +190,32 @@ def test_float32_stays_float32_and_fresh(name):
         assert not any(np.shares_memory(out, a) for a in (x, w, gy))
 
 
+EMPTY = [  # no input channels: y is all zeros (plus bias), gx and gw have no elements
+    ConvSpec.make((2, 0, 5, 5), (3, 0, 3, 3), padding=(1, 1), dtype="float64"),
+    ConvSpec.make((2, 0, 9, 8), (4, 0, 3, 3), stride=(2, 2), groups=2, dtype="float64"),
+    ConvSpec.make((2, 0, 5, 5), (3, 0, 1, 1), dtype="float64"),
+    ConvSpec.make((1, 0, 12, 12), (2, 0, 7, 7), padding=(3, 3), dtype="float64"),
+]
+EMPTY_CLAIMED = [(n, s) for n in kernels.KERNELS for s in EMPTY if kernels.KERNELS[n].supports(s)]
+
+
+@pytest.mark.parametrize("name,spec", EMPTY_CLAIMED,
+                         ids=[f"{n}-{s.w_shape}" for n, s in EMPTY_CLAIMED])
+def test_zero_input_channels(name, spec):
+    """Every kernel, on each of these specs it claims, gives the empty sums' zeros (it raised
+    ZeroDivisionError, IndexError or ValueError in all but direct). PyTorch's conv2d returns
+    no channels at all here; ops/conv.py does that, the kernels keep their shapes."""
+    x, w, gy = arrays(spec)
+    for ours, ref in zip(run(kernels.KERNELS[name], x, w, gy, spec), run(direct, x, w, gy, spec)):
+        assert ours.shape == ref.shape
+        np.testing.assert_array_equal(ours, ref)
+    assert not direct.forward(x, w, spec).any()
+    if getattr(kernels.KERNELS[name], "FUSES_BIAS", False):
+        b = np.arange(spec.O, dtype=x.dtype)
+        np.testing.assert_array_equal(kernels.KERNELS[name].forward(x, w, spec, bias=b),
+                                      np.broadcast_to(b[:, None, None], spec.y_shape))
+
+
 def test_select_use_and_env(monkeypatch):
     spec = SPECS[0]
     monkeypatch.delenv("TATAMIKOMI_CONV", raising=False)

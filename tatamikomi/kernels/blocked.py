@@ -522,6 +522,8 @@ def grad_input(gy, w, spec):
     Shapes: gy (N, O, OH, OW), w (O, C // G, KH, KW) -> gx (N, C, H, W).
     """
     N, C, H, W = spec.x_shape
+    if C == 0:                                      # no input channels: nothing to compute
+        return np.empty(spec.x_shape, gy.dtype)
     G, (O, Cg, KH, KW) = spec.groups, w.shape
     (sh, sw), (dh, dw), (pt, _, pl, _) = spec.stride, spec.dilation, spec.padding
     OH, OW = gy.shape[2:]
@@ -566,6 +568,8 @@ def _gw_split(OBn, R, G, stream, itemsize, L):
 def grad_weight(x, gy, spec):
     """Shapes: x (N, C, H, W), gy (N, O, OH, OW) -> gw (O, C // G, KH, KW)."""
     N, O, G = spec.N, spec.O, spec.groups
+    if spec.C == 0:                                 # no input channels: gw has no elements
+        return np.empty(spec.w_shape, x.dtype)
     geo = _Geometry(x.shape, spec.w_shape, spec.padding, spec.stride, spec.dilation, G, x.dtype,
                     stream=True)
     R = spec.w_shape[1] * spec.KH * spec.KW

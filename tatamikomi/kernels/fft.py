@@ -230,6 +230,8 @@ def forward(x, w, spec):
 
     Shapes: x (N, C, H, W), w (O, C // groups, KH, KW) -> y (N, O, OH, OW).
     """
+    if spec.C == 0:                                 # no channels to sum: zeros, as PyTorch's
+        return np.zeros(spec.y_shape, x.dtype)
     FH, FW = _grid(spec)
     Vc = _weight_spectrum(w, spec, FH, FW, x.dtype, sign=1)                # conj(V)
     X = _spectra(x, spec.groups, FH, FW, "a")
@@ -242,6 +244,8 @@ def grad_input(gy, w, spec):
 
     Shapes: gy (N, O, OH, OW), w (O, C // groups, KH, KW) -> gx (N, C, H, W).
     """
+    if spec.C == 0:                                 # no input channels: nothing to compute
+        return np.empty(spec.x_shape, gy.dtype)
     FH, FW = _grid(spec)
     V = _weight_spectrum(w, spec, FH, FW, gy.dtype)
     GY, Vt = _spectra(gy, spec.groups, FH, FW, "a"), V.swapaxes(-1, -2)
@@ -254,6 +258,8 @@ def grad_weight(x, gy, spec):
 
     Shapes: x (N, C, H, W), gy (N, O, OH, OW) -> gw (O, C // groups, KH, KW).
     """
+    if spec.C == 0:                                 # no input channels: gw has no elements
+        return np.empty(spec.w_shape, x.dtype)
     pt, _, pl, _ = spec.padding
     FH, FW = _grid(spec)
     G, O, Cg, KH, KW = spec.groups, spec.O, spec.C // spec.groups, spec.KH, spec.KW

@@ -175,7 +175,8 @@ def _chunks(spec, dtype, keep=False):
     (sh, sw), (dh, dw), (pt, _, pl, _) = spec.stride, spec.dilation, spec.padding
     G, R, P = spec.groups, spec.C // spec.groups * spec.KH * spec.KW, spec.OH * spec.OW
     geom = (spec.KH, spec.KW, sh, sw, dh, dw, pt, pl, G, spec.OH, spec.OW)
-    chunk = max(1, min(spec.N, WORKSPACE_BYTES // (G * R * P * np.dtype(dtype).itemsize)))
+    per_sample = max(1, G * R * P * np.dtype(dtype).itemsize)     # R = 0 without channels
+    chunk = max(1, min(spec.N, WORKSPACE_BYTES // per_sample))
     if P >= PER_SAMPLE_P:
         chunk = 1
     for n0 in range(0, spec.N, chunk):

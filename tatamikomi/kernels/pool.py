@@ -111,6 +111,12 @@ def _max_bwd(gy, idx, gx):
             gx[nc, idx[nc, k]] += gy[nc, k]
 
 
+# float16 (PyTorch computes it on the CPU too): the forwards run in float32 and round once, which
+# is exact for a max and is what PyTorch does for a mean. Its backwards round every step in
+# float16, so ours do too, in its order, with NumPy (rare and small: no Numba loop for it).
+HALF = np.float16
+
+
 def max_forward(x, kernel, stride, padding, dilation, ceil_mode):
     """Max over each window, and which input won it (`winners`, for max_backward).
 
@@ -120,6 +126,10 @@ def max_forward(x, kernel, stride, padding, dilation, ceil_mode):
     either into PyTorch's indices.
     Shapes: x (N, C, H, W) -> y (N, C, OH, OW), winners (N, C, OH, OW).
     """
+    if x.dtype == HALF:
+        y, winners = max_forward(x.astype(np.float32), kernel, stride, padding, dilation,
+                                 ceil_mode)
+        return y.astype(HALF), winners
     N, C, H, W = x.shape
     OH = out_size(H, kernel[0], stride[0], padding[0], dilation[0], ceil_mode)
     OW = out_size(W, kernel[1], stride[1], padding[1], dilation[1], ceil_mode)
@@ -159,6 +169,11 @@ def max_backward(gy, winners, x_shape):
     Shapes: gy (N, C, OH, OW), winners (N, C, OH, OW) from max_forward -> gx (N, C, H, W).
     """
     N, C, H, W = x_shape
+    if gy.dtype == HALF:            # each window's gradient added in float16, in window order
+        gx = np.zeros((N * C, H * W), HALF)
+        at = max_indices(winners, x_shape).reshape(N * C, -1) + H * W * np.arange(N * C)[:, None]
+        np.add.at(gx.reshape(-1), at.reshape(-1), gy.reshape(-1))
+        return gx.reshape(x_shape)
     gx = np.empty(x_shape, gy.dtype)
     gy = gy if gy.flags.c_contiguous else np.ascontiguousarray(gy)
     if winners.dtype == np.uint8:
@@ -233,6 +248,9 @@ def avg_forward(x, kernel, stride, padding, ceil_mode, count_include_pad, diviso
 
     Shapes: x (N, C, H, W) -> y (N, C, OH, OW).
     """
+    if x.dtype == HALF:
+        return avg_forward(x.astype(np.float32), kernel, stride, padding, ceil_mode,
+                           count_include_pad, divisor_override).astype(HALF)
     N, C, H, W = x.shape
     OH = out_size(H, kernel[0], stride[0], padding[0], 1, ceil_mode)
     OW = out_size(W, kernel[1], stride[1], padding[1], 1, ceil_mode)
@@ -249,10 +267,30 @@ def avg_backward(gy, x_shape, kernel, stride, padding, count_include_pad, diviso
     Shapes: gy (N, C, OH, OW) -> gx (N, C, H, W).
     """
     gx = np.zeros(x_shape, gy.dtype)
-    tables = _avg_tables(*x_shape[2:], *gy.shape[2:], kernel, stride, padding,
-                         count_include_pad, divisor_override)
+    hb, wb, div = _avg_tables(*x_shape[2:], *gy.shape[2:], kernel, stride, padding,
+                              count_include_pad, divisor_override)
+    if gy.dtype == HALF:
+        return _mean_backward_half(gy, gx, hb, wb, lambda g, oh, ow: _div(g, div[oh, ow]))
     gy = np.ascontiguousarray(gy)
-    _mean(gx, gy, gy, gx, *tables, True)
+    _mean(gx, gy, gy, gx, hb, wb, div, True)
+    return gx
+
+
+def _div(g, d):
+    """float16 g / d, in float32 then rounded, as PyTorch divides a Half by an integer."""
+    return (g.astype(np.float32) / np.float32(d)).astype(HALF)
+
+
+def _mean_backward_half(gy, gx, hb, wb, share):
+    """gx += share(gy at each output) over its window, window by window in output order, every
+    step rounded to float16 as PyTorch's CPU kernels round it (bit for bit).
+
+    Shapes: gy (N, C, OH, OW), gx (N, C, H, W) float16, zeros.
+    """
+    for oh in range(gy.shape[2]):
+        for ow in range(gy.shape[3]):
+            g = share(gy[:, :, oh, ow], oh, ow)
+            gx[:, :, hb[0, oh]:hb[1, oh], wb[0, ow]:wb[1, ow]] += g[:, :, None, None]
     return gx
 
 
@@ -263,6 +301,8 @@ def _adaptive_tables(H, W, OH, OW):
 
 def adaptive_avg_forward(x, output_size):
     """Shapes: x (N, C, H, W) -> y (N, C, OH, OW)."""
+    if x.dtype == HALF:
+        return adaptive_avg_forward(x.astype(np.float32), output_size).astype(HALF)
     N, C, H, W = x.shape
     y = np.empty((N, C, *output_size), x.dtype)
     _mean(np.ascontiguousarray(x), y, y, x, *_adaptive_tables(H, W, *output_size), False)
@@ -273,5 +313,9 @@ def adaptive_avg_backward(gy, x_shape):
     """Shapes: gy (N, C, OH, OW) -> gx (N, C, H, W)."""
     gx = np.zeros(x_shape, gy.dtype)
     tables = _adaptive_tables(*x_shape[2:], *gy.shape[2:])
+    if gy.dtype == HALF:                        # PyTorch divides by the height, then the width
+        hb, wb, _ = tables
+        return _mean_backward_half(gy, gx, hb, wb,
+                                   lambda g, oh, ow: _div(_div(g, hb[2, oh]), wb[2, ow]))
     _mean(gx, np.ascontiguousarray(gy), np.ascontiguousarray(gy), gx, *tables, True)
     return gx

@@ -229,7 +229,9 @@ def check(x, w, b, stride, padding, dilation, groups, sides=None):
     if w.dtype != x.dtype:
         raise RuntimeError(f"expected scalar type {x.dtype.torch_name} but found "
                            f"{w.dtype.torch_name}")
-    dtype = x.dtype.name if x.dtype.name in ("float32", "float64") else "float64"
+    # The dtype the kernels compute in: float16 widens to float32, integers to float64
+    dtype = {"float64": "float64", "float32": "float32", "float16": "float32"}.get(x.dtype.name,
+                                                                                  "float64")
     return ConvSpec.make(shape, tuple(w.shape), tuple(stride), pads, tuple(dilation), groups,
                          dtype)
 
