@@ -13,7 +13,7 @@ import secrets
 import time
 
 from ..device import device
-from . import _unpickle
+from . import _allowlist, _unpickle
 
 UNSAFE_MESSAGE = (
     "In PyTorch 2.6, we changed the default value of the `weights_only` argument in `torch.load` "
@@ -168,19 +168,19 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
 def add_safe_globals(safe_globals):
     """Allow these classes/functions (or (obj, "module.name") pairs) in weights_only loads."""
     for g in safe_globals:
-        obj, name = g if isinstance(g, tuple) else (g, _unpickle.global_name(g))
-        _unpickle._user_globals[name] = obj
+        obj, name = g if isinstance(g, tuple) else (g, _allowlist.global_name(g))
+        _allowlist.user_globals[name] = obj
 
 
 def get_safe_globals():
     """What add_safe_globals allowed, as a list."""
-    return [obj if name == _unpickle.global_name(obj) else (obj, name)
-            for name, obj in _unpickle._user_globals.items()]
+    return [obj if name == _allowlist.global_name(obj) else (obj, name)
+            for name, obj in _allowlist.user_globals.items()]
 
 
 def clear_safe_globals():
     """Forget everything add_safe_globals allowed."""
-    _unpickle._user_globals.clear()
+    _allowlist.user_globals.clear()
 
 
 class safe_globals:  # noqa: N801 - PyTorch's public name
@@ -190,9 +190,9 @@ class safe_globals:  # noqa: N801 - PyTorch's public name
         self.safe_globals = safe_globals
 
     def __enter__(self):
-        self.saved = dict(_unpickle._user_globals)
+        self.saved = dict(_allowlist.user_globals)
         add_safe_globals(self.safe_globals)
 
     def __exit__(self, *exc):
-        _unpickle._user_globals.clear()
-        _unpickle._user_globals.update(self.saved)
+        _allowlist.user_globals.clear()
+        _allowlist.user_globals.update(self.saved)

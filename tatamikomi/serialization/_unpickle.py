@@ -3,7 +3,7 @@
 It is a small pickle machine of its own, not `pickle.Unpickler` with a filter, so that every
 opcode that calls, instantiates or mutates is decided here:
 
-- GLOBAL and STACK_GLOBAL resolve only names in the allowlist (ALLOWED below, or what
+- GLOBAL and STACK_GLOBAL resolve only names in the allowlist (`_allowlist.py`, or what
   `add_safe_globals` adds); `sys`, `os`, `posix` and `nt` are refused by module, as PyTorch does.
 - REDUCE, NEWOBJ and BUILD never call what the file names: they call our own checked constructor
   for that name (e.g. `_frombuffer` checks the dtype is numeric and the buffer has exactly the
@@ -17,228 +17,22 @@ opcode that calls, instantiates or mutates is decided here:
   limit and crashes the interpreter. (A frozenset caches its hash as it is built: no such risk.)
 """
 import _compat_pickle
-import codecs
-import importlib
 import pickle
-import re
 import struct
 from collections import Counter, OrderedDict
 from pickle import UnpicklingError
 
-import numpy as np
-
-from .. import dtypes
-from ..tensor import Size, Tensor, _rebuild
+from ..tensor import Tensor
+from ._allowlist import BUILDS, allowed, user_globals
 
 CHUNK = 1 << 20            # bytes read at a time for one long value
 MAX_LINE = 8192            # GLOBAL, INT, LONG, FLOAT, GET, PUT lines
 MAX_DEPTH = 100            # nesting of tuples
 BLOCKED_MODULES = ("sys", "os", "posix", "nt")
-_NUMERIC = re.compile(r"[biufc]\d{1,2}")     # NumPy type strings: bool, ints, floats, complex
 
-
-# ----- checked constructors: what REDUCE / NEWOBJ run for an allowed name
 
 def _refuse(what):
     raise UnpicklingError(what)
-
-
-def _shape(shape):
-    if type(shape) is not tuple or not all(type(d) is int and d >= 0 for d in shape):
-        _refuse(f"array shape must be a tuple of non-negative ints, got {shape!r:.80}")
-    n = 1
-    for d in shape:
-        n *= d
-    return n
-
-
-def _numeric(dtype):
-    """dtype itself if it is a plain numeric NumPy dtype (no objects, fields or strings)."""
-    if not (isinstance(dtype, np.dtype) and dtype.kind in "biufc" and dtype.fields is None
-            and dtype.subdtype is None and not dtype.hasobject):
-        _refuse(f"only numeric NumPy dtypes can be loaded, got {dtype!r:.80}")
-    return dtype
-
-
-def _dtype(obj, align=False, copy=False):
-    if not (type(obj) is str and _NUMERIC.fullmatch(obj) and type(align) is bool
-            and type(copy) is bool):
-        _refuse(f"numpy.dtype{(obj, align, copy)!r:.80} is not a numeric dtype")
-    # Always a copy: BUILD sets its byte order in place, and np.dtype("f4") is shared.
-    return _numeric(np.dtype(obj, align, True))
-
-
-def _build_dtype(dt, state):
-    # A dtype's state is fixed by its type string; only the byte order may differ.
-    canon = np.dtype(dt.str[1:]).__reduce__()[2]
-    plain = type(state) is tuple and all(type(v) in (str, int, type(None)) for v in state)
-    if not (plain and len(state) == len(canon) and state[0] == canon[0]
-            and state[1] in ("<", ">", "|", "=") and state[2:] == canon[2:]):
-        _refuse(f"unexpected numpy.dtype state {state!r:.80}")
-    dt.__setstate__(state)
-
-
-def _frombuffer(buf, dtype, shape, order):
-    n = _shape(shape)
-    if type(buf) not in (bytes, bytearray) or order not in ("C", "F"):
-        _refuse("numpy _frombuffer needs bytes and order 'C' or 'F'")
-    if len(buf) != n * _numeric(dtype).itemsize:
-        _refuse(f"array of shape {shape} and dtype {dtype} needs {n * dtype.itemsize} bytes, "
-                f"the file gives {len(buf)}")
-    return np.frombuffer(buf, dtype).reshape(shape, order=order)
-
-
-def _reconstruct(cls, shape, typecode):
-    # An empty array that BUILD then fills (protocols 2-4 pickle arrays this way).
-    if cls is not np.ndarray or shape != (0,) or typecode != b"b":
-        _refuse("numpy _reconstruct is allowed only for a plain ndarray")
-    return np.empty(0, np.int8)
-
-
-def _build_array(array, state):
-    if type(state) is not tuple or len(state) != 5 or state[0] != 1:
-        _refuse("unexpected ndarray state")
-    _, shape, dtype, fortran, raw = state
-    n = _shape(shape)
-    if type(fortran) is not bool or type(raw) not in (bytes, bytearray):
-        _refuse("ndarray state needs a bool order flag and raw bytes")
-    if len(raw) != n * _numeric(dtype).itemsize:
-        _refuse(f"array of shape {shape} and dtype {dtype} needs {n * dtype.itemsize} bytes, "
-                f"the file gives {len(raw)}")
-    array.__setstate__(state)
-
-
-def _scalar(dtype, data):
-    if type(data) is not bytes or len(data) != _numeric(dtype).itemsize:
-        _refuse(f"a numpy {dtype} scalar needs {dtype.itemsize} bytes")
-    return np.frombuffer(data, dtype)[0]
-
-
-def _encode(obj, encoding="utf-8"):
-    # Protocol 2 writes bytes as _codecs.encode(str, 'latin1'); nothing else is allowed.
-    if type(obj) is not str or encoding not in ("latin1", "latin-1"):
-        _refuse("_codecs.encode is allowed only as encode(str, 'latin1')")
-    return obj.encode("latin-1")
-
-
-def _tensor(array, requires_grad=False):
-    if type(array) is not np.ndarray or type(requires_grad) is not bool:
-        _refuse("a tensor needs a NumPy array and a bool requires_grad")
-    if array.dtype.newbyteorder("=") not in {np.dtype(d.np) for d in dtypes.ALL}:
-        _refuse(f"tensors of NumPy dtype {array.dtype} are not supported")
-    if requires_grad and array.dtype.kind != "f":
-        _refuse("Only Tensors of floating point and complex dtype can require gradients")
-    if not array.dtype.isnative or not array.flags.writeable:
-        array = array.astype(array.dtype.newbyteorder("="))      # a copy we own
-    return Tensor._make(array, requires_grad=requires_grad)
-
-
-def _parameter(data, requires_grad=True):
-    if not isinstance(data, Tensor) or type(requires_grad) is not bool:
-        _refuse("a Parameter needs a tensor and a bool requires_grad")
-    return _class("tatamikomi.nn.module", "Parameter")(data, requires_grad)
-
-
-def _size(sizes=()):
-    if type(sizes) not in (tuple, list) or not all(type(d) is int for d in sizes):
-        _refuse("Size needs a sequence of ints")
-    return Size(sizes)
-
-
-def _dtype_by_name(name):
-    if name not in {d.name for d in dtypes.ALL}:
-        _refuse(f"unknown dtype {name!r:.40}")
-    return dtypes._by_name(name)
-
-
-def _collection(kind):
-    def make(items=()):
-        if type(items) not in (list, tuple, set, frozenset):
-            _refuse(f"{kind.__name__}() needs a list, tuple or set")
-        return kind(items)
-    return make
-
-
-def _mapping(kind):
-    def make(items=()):
-        if items == () or type(items) is dict or (type(items) is list and all(
-                type(p) is tuple and len(p) == 2 for p in items)):
-            return kind(items)
-        _refuse(f"{kind.__name__}() needs a dict or a list of pairs")
-    return make
-
-
-def _bytes(*args):
-    # Protocol 2 writes b"" as bytes(); anything else as _codecs.encode.
-    if args:
-        _refuse("bytes() is allowed only without arguments")
-    return b""
-
-
-def _bytearray(data=b"", encoding=None):
-    if type(data) is bytes and encoding is None:
-        return bytearray(data)
-    if type(data) is str and encoding in ("latin1", "latin-1"):
-        return bytearray(data, "latin-1")
-    _refuse("bytearray() needs bytes, or a str and 'latin-1'")
-
-
-def _complex(real=0.0, imag=0.0):
-    if type(real) not in (int, float) or type(imag) not in (int, float):
-        _refuse("complex() needs two numbers")
-    return complex(real, imag)
-
-
-def _class(module, name):
-    # Classes of higher layers are named, not imported, as pickle names them: resolving
-    # the name at load time keeps this module below nn in the package's layers.
-    return getattr(importlib.import_module(module), name)
-
-
-# ----- the allowlist: name in the file -> (object GLOBAL pushes, REDUCE check, NEWOBJ check)
-
-def _allowed():
-    table = {
-        "collections.OrderedDict": (OrderedDict, _mapping(OrderedDict), None),
-        "collections.Counter": (Counter, _mapping(Counter), None),
-        "builtins.set": (set, _collection(set), None),
-        "builtins.frozenset": (frozenset, _collection(frozenset), None),
-        "builtins.bytes": (bytes, _bytes, None),
-        "builtins.bytearray": (bytearray, _bytearray, None),
-        "builtins.complex": (complex, _complex, None),
-        "_codecs.encode": (codecs.encode, _encode, None),
-        "numpy.dtype": (np.dtype, _dtype, None),
-        "numpy.ndarray": (np.ndarray, None, None),           # only as _reconstruct's argument
-        "tatamikomi.tensor._rebuild": (_rebuild, _tensor, None),
-        "tatamikomi.tensor.Size": (Size, _size, _size),
-        "tatamikomi.dtypes._by_name": (dtypes._by_name, _dtype_by_name, None),
-        "tatamikomi.nn.module.Parameter": (_class("tatamikomi.nn.module", "Parameter"),
-                                           _parameter, None),
-    }
-    core = getattr(np, "_core", None) or np.core
-    for name in ("numpy._core", "numpy.core"):                 # NumPy 2 names, then NumPy 1
-        table[f"{name}.multiarray._reconstruct"] = (core.multiarray._reconstruct, _reconstruct,
-                                                    None)
-        table[f"{name}.multiarray.scalar"] = (core.multiarray.scalar, _scalar, None)
-        table[f"{name}.numeric._frombuffer"] = (core.numeric._frombuffer, _frombuffer, None)
-    return table
-
-
-_BUILDS = {_reconstruct: _build_array, _dtype: _build_dtype}    # REDUCE results BUILD fills
-_ALLOWED = None
-_user_globals = {}           # name -> object, from add_safe_globals
-
-
-def allowed():
-    """The built-in allowlist, made on first use (nn must be importable by then)."""
-    global _ALLOWED
-    if _ALLOWED is None:
-        _ALLOWED = _allowed()
-    return _ALLOWED
-
-
-def global_name(obj):
-    return f"{obj.__module__}.{obj.__qualname__}"
 
 
 def _unsupported_global(full):
@@ -300,7 +94,7 @@ class Unpickler:
         self.depth = {}                    # id -> (tuple, nesting depth) for nested tuples
         self.unbuilt = {}                  # id -> (object, its BUILD), made by this load
         self.allowed = allowed()
-        self.user = dict(_user_globals)
+        self.user = dict(user_globals)
         ops = _OPS
         while True:
             at = self.src.pos
@@ -379,8 +173,8 @@ class Unpickler:
         found = self.entry(func)
         if found is not None and found[0] is not None:
             result = found[0](*args)
-            if found[0] in _BUILDS:
-                self.unbuilt[id(result)] = (result, _BUILDS[found[0]])
+            if found[0] in BUILDS:
+                self.unbuilt[id(result)] = (result, BUILDS[found[0]])
             self.tensors += isinstance(result, Tensor)
             return result
         if found is None and self.is_user(func):
