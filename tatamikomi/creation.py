@@ -1,11 +1,21 @@
-"""Factories: tensor, from_numpy, as_tensor, zeros/ones/full/empty, arange, random draws, cat."""
+"""Factories: tensor, from_numpy, as_tensor, zeros/ones/full/empty, arange, random draws, cat.
+
+Arguments are checked as PyTorch's argument parser and allocator check them, so bad input gets
+PyTorch's exception type and message (tests/test_errors_tensor.py runs each case in both).
+"""
+import math
 import numbers
 
 import numpy as np
 
 from . import dtypes, ops
-from .random import default_generator
+from .device import check as _device
+from .dtypes import invalid_arguments, type_name
+from .random import Generator, default_generator
 from .tensor import Tensor, _dim
+
+INT64 = (-2 ** 63, 2 ** 63 - 1)
+OVERFLOW = "Overflow when unpacking long long"
 
 
 def _finish(array, dtype, requires_grad):
@@ -20,102 +30,128 @@ def _finish(array, dtype, requires_grad):
     return t
 
 
-def _leaf_dtypes(data, found):
-    """Collect the dtype each leaf of nested Python data implies (floats -> the default)."""
-    if isinstance(data, (list, tuple)):
-        for item in data:
-            _leaf_dtypes(item, found)
-    elif isinstance(data, Tensor):
-        found.add(data.dtype)
-    elif isinstance(data, (np.ndarray, np.generic)):
-        found.add(dtypes.from_numpy(data.dtype))
-    elif isinstance(data, (bool, np.bool_)):
-        found.add(dtypes.bool)
-    elif isinstance(data, numbers.Integral):
-        found.add(dtypes.int64)
-    elif isinstance(data, numbers.Real):
-        found.add(dtypes.get_default_dtype())
-    else:
-        raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
+# ----- sizes and allocation
+
+def _is_int(x):
+    """An integer as PyTorch's parser takes one: int, NumPy integer, 0-d integer tensor."""
+    if isinstance(x, Tensor):
+        return x.ndim == 0 and not x.dtype.is_floating_point
+    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
 
 
-def _infer_array(data, dtype=None):
-    """A fresh ndarray of the given dtype, or of the one PyTorch infers for data."""
-    if isinstance(data, Tensor):
-        return data.array.copy()
-    if isinstance(data, np.ndarray):
-        dtypes.from_numpy(data.dtype)                   # unsupported dtypes raise TypeError
-        return data.copy()
-    found = set()
-    _leaf_dtypes(data, found)
-    dt = dtype or dtypes.get_default_dtype()
-    if found and dtype is None:
-        dt = found.pop()
-        for d in found:
-            dt = dtypes.promote_types(dt, d)
-    if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in data):
-        data = [x.detach().array if isinstance(x, Tensor) else x for x in data]
-    return np.array(data, dtype=dt.np)
+def _size(fn, size, many=None):
+    """A shape from f(2, 3), f((2, 3)) or f([2, 3]), with PyTorch's argument errors.
 
-
-def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
-    """A new tensor holding a copy of data, its dtype inferred as PyTorch does."""
-    return _finish(_infer_array(data, dtype), dtype, requires_grad)
-
-
-def from_numpy(array):
-    """A tensor sharing memory with a NumPy array."""
-    if not isinstance(array, np.ndarray):
-        raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
-    dtypes.from_numpy(array.dtype)
-    return Tensor._make(array)
-
-
-def as_tensor(data, dtype=None, device=None):
-    """data as a tensor, sharing memory when no copy is needed."""
-    if isinstance(data, Tensor):
-        return data if dtype is None else data.to(dtype)
-    if isinstance(data, np.ndarray):
-        return _finish(from_numpy(data).array, dtype, False)
-    return tensor(data, dtype=dtype)
-
-
-def _size(fn, size):
-    """A shape argument checked as PyTorch's factories check it.
-
-    f(2, 3), f((2, 3)) and f([2, 3]) alike.
+    many: the error for several positional arguments that are not a shape (it differs by
+    function); the default is the invalid-combination TypeError.
     """
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        size = tuple(size[0])
-    for i, s in enumerate(size):
-        if isinstance(s, Tensor) and s.ndim == 0 and not s.dtype.is_floating_point:
-            continue
-        if not isinstance(s, (int, np.integer)) or isinstance(s, bool):
-            raise TypeError(f"{fn}(): argument 'size' failed to unpack the object at pos {i + 1} "
-                            f"with error \"type must be tuple of ints,but got "
-                            f"{type(s).__name__}\"")
-    size = tuple(int(s) for s in size)
-    for s in size:
+        return int_tuple(fn, "size", 1, size[0])
+    if size and not _is_int(size[0]):
+        if len(size) > 1:
+            raise many or invalid_arguments(fn, size)
+        raise TypeError(f"{fn}(): argument 'size' (position 1) must be tuple of ints, not "
+                        f"{type_name(size[0])}")
+    return _unpack(fn, "size", size)
+
+
+def int_tuple(fn, name, pos, value):
+    """An int or a tuple/list of ints argument as a tuple, as PyTorch's parser reads it.
+
+    The parser types the first item only ("found element ... at pos 0"); later items fail
+    while unpacking, where a bool still passes as an int.
+    """
+    if isinstance(value, (tuple, list)):
+        if value and not _is_int(value[0]):
+            raise TypeError(f"{fn}(): argument '{name}' (position {pos}) must be tuple of ints, "
+                            f"but found element of type {type_name(value[0])} at pos 0")
+        return _unpack(fn, name, tuple(value))
+    if not _is_int(value):
+        raise TypeError(f"{fn}(): argument '{name}' (position {pos}) must be tuple of ints, not "
+                        f"{type_name(value)}")
+    if not INT64[0] <= int(value) <= INT64[1]:
+        raise ValueError(OVERFLOW)
+    return (int(value),)
+
+
+def _unpack(fn, name, items):
+    for i, s in enumerate(items):
+        if not (_is_int(s) or isinstance(s, (bool, np.bool_))):
+            raise TypeError(f"{fn}(): argument '{name}' failed to unpack the object at pos {i + 1} "
+                            f"with error \"type must be tuple of ints,but got {type_name(s)}\"")
+        if not INT64[0] <= int(s) <= INT64[1]:
+            raise TypeError(f"{fn}(): argument '{name}' failed to unpack the object at pos {i + 1} "
+                            f"with error \"{OVERFLOW}\n\"")
+    return tuple(int(s) for s in items)
+
+
+def _no_negative(shape):
+    for s in shape:
         if s < 0:
             raise RuntimeError(f"Trying to create tensor with negative dimension {s}: "
-                               f"{list(size)}")
-    return size
+                               f"{list(shape)}")
+    return shape
 
 
-def _default(dtype):
-    return dtype or dtypes.get_default_dtype()
+def _new(shape, dtype, make):
+    """make() an array of shape and dtype, failing as PyTorch's allocator fails.
+
+    A byte count past int64 is refused before allocating; a count no machine can hold
+    raises a RuntimeError (as PyTorch's) instead of NumPy's MemoryError.
+    """
+    nbytes = math.prod(shape) * dtype.itemsize
+    if nbytes > INT64[1]:
+        raise RuntimeError(f"Storage size calculation overflowed with sizes={list(shape)}")
+    try:
+        return make()
+    except MemoryError:
+        raise RuntimeError(f"[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: "
+                           f"can't allocate memory: you tried to allocate {nbytes} bytes. Error "
+                           "code 12 (Cannot allocate memory)") from None
+
+
+def _options(fn, dtype, device, default=None):
+    """Check a factory's dtype and device arguments; the dtype to build (or default)."""
+    dtype = dtypes.check(fn, dtype)
+    _device(fn, device)
+    return dtype or default or dtypes.get_default_dtype()
+
+
+def _fill(fn, size, value, dtype, device, requires_grad, many=None):
+    dt = _options(fn, dtype, device)
+    shape = _no_negative(_size(fn, size, many))
+    return _finish(_new(shape, dt, lambda: np.full(shape, value, dt.np)), None, requires_grad)
+
+
+def _positional(fn, n):
+    return TypeError(f"{fn}() takes 1 positional argument but {n} were given")
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False, out=None):
-    return _finish(np.zeros(_size("zeros", size), _default(dtype).np), None, requires_grad)
+    dt = _options("zeros", dtype, device)
+    shape = _size("zeros", size, _positional("zeros", len(size)))
+    if any(s < 0 for s in shape):
+        raise RuntimeError("zeros: Dimension size must be non-negative.")
+    return _finish(_new(shape, dt, lambda: np.zeros(shape, dt.np)), None, requires_grad)
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False):
-    return _finish(np.ones(_size("ones", size), _default(dtype).np), None, requires_grad)
+    return _fill("ones", size, 1, dtype, device, requires_grad, _positional("ones", len(size)))
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False, memory_format=None):
-    return _finish(np.empty(_size("empty", size), _default(dtype).np), None, requires_grad)
+    dt = _options("empty", dtype, device)
+    shape = _no_negative(_size("empty", size, _positional("empty", len(size))))
+    return _finish(_new(shape, dt, lambda: np.empty(shape, dt.np)), None, requires_grad)
+
+
+def _number(fn, name, pos, value):
+    if isinstance(value, Tensor) and value.numel() == 1:
+        return value.item()
+    if not isinstance(value, (numbers.Number, np.number, np.bool_)):
+        raise TypeError(f"{fn}(): argument '{name}' (position {pos}) must be Number, not "
+                        f"{type_name(value)}")
+    return value
 
 
 def _scalar_dtype(value):
@@ -127,65 +163,200 @@ def _scalar_dtype(value):
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad=False):
-    dtype = dtype or _scalar_dtype(fill_value)
-    return _finish(np.full(_size("full", (size,)), fill_value, dtype.np), None, requires_grad)
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"full(): argument 'size' (position 1) must be tuple of ints, not "
+                        f"{type_name(size)}")
+    fill_value = _number("full", "fill_value", 2, fill_value)
+    if isinstance(fill_value, numbers.Integral) and not INT64[0] <= fill_value <= INT64[1]:
+        raise OverflowError("int too big to convert")
+    dt = dtypes.check("full", dtype) or _scalar_dtype(fill_value)
+    _check_value(fill_value, dt, "_t")
+    return _fill("full", (size,), fill_value, dt, device, requires_grad)
+
+
+def _check_value(v, dt, suffix=""):
+    """PyTorch's overflow check when a Python number is stored as an integer dtype."""
+    if dt.is_floating_point or dt == dtypes.bool:
+        return
+    info = np.iinfo(dt.np)
+    if isinstance(v, numbers.Integral):
+        bad = v > info.max or (info.min < 0 and v < info.min)   # unsigned types wrap negatives
+    else:
+        bad = not math.isfinite(v) or not INT64[0] <= v <= info.max or \
+            (info.min < 0 and v < info.min)
+    if bad:
+        raise RuntimeError(f"value cannot be converted to type {dt.name}{suffix} without "
+                           "overflow")
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False):
-    return _finish(np.eye(n, m, dtype=_default(dtype).np), None, requires_grad)
+    if not _is_int(n):
+        raise TypeError(f"eye(): argument 'n' (position 1) must be int, not {type_name(n)}")
+    if m is not None and not _is_int(m):
+        raise invalid_arguments("eye", (n, m))
+    dt = _options("eye", dtype, device)
+    n, m = int(n), int(n if m is None else m)
+    if n < 0:
+        raise RuntimeError(f"n must be greater or equal to 0, got {n}")
+    if m < 0:
+        raise RuntimeError(f"m must be greater or equal to 0, got {m}")
+    return _finish(_new((n, m), dt, lambda: np.eye(n, m, dtype=dt.np)), None, requires_grad)
+
+
+# ----- ranges
+
+def _c_number(v):
+    """A number as PyTorch's C++ messages print it (1.0 -> 1, 1e20 -> 1e+20)."""
+    return str(v) if isinstance(v, numbers.Integral) else f"{v:g}"
 
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
     """Values start, start+step, ... below end; int64 when every argument is an integer."""
+    args = (start,) if end is None else (start, end) if step == 1 else (start, end, step)
+    try:
+        dt = dtypes.check("arange", dtype)
+    except TypeError:
+        raise invalid_arguments("arange", args, {"dtype": dtype}) from None
+    _device("arange", device)
     if end is None:
-        start, end = 0, start
-    if step == 0:
+        start, end = 0, _number("arange", "end", 1, start)
+    values = []
+    for v in (start, end, step):
+        if isinstance(v, Tensor) and v.numel() == 1:
+            v = v.item()
+        if not isinstance(v, (numbers.Real, np.number)):
+            raise invalid_arguments("arange", args)
+        if isinstance(v, numbers.Integral) and not INT64[0] <= v <= INT64[1]:
+            raise OverflowError("int too big to convert")
+        values.append(v)
+    start, end, step = values
+    integral = all(isinstance(v, numbers.Integral) for v in values)
+    if step == 0 or step != step:
         raise RuntimeError("step must be nonzero")
-    if all(isinstance(v, numbers.Integral) for v in (start, end, step)):
-        array = np.arange(start, end, step, dtype=np.int64)
-    else:
-        array = np.arange(start, end, step, dtype=np.float64)   # values computed in double
-        array = array.astype(_default(None).np)
-    return _finish(array, dtype, requires_grad)
+    if not (math.isfinite(start) and math.isfinite(end)):
+        raise RuntimeError(f"unsupported range: {_c_number(start)} -> {_c_number(end)}")
+    if (step > 0 and start > end) or (step < 0 and start < end):
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
+    n = -(-(end - start) // step) if integral else math.ceil((end - start) / step)
+    if n > INT64[1]:
+        raise RuntimeError("invalid size, possible overflow?")
+    dt = dt or (dtypes.int64 if integral else dtypes.get_default_dtype())
+    if dt == dtypes.bool:
+        raise NotImplementedError("\"arange_cpu\" not implemented for 'Bool'")
+    work = np.int64 if integral else np.float64                   # values computed in double
+    array = _new((n,), dt, lambda: start + np.arange(n, dtype=work) * work(step))
+    return _finish(array.astype(dt.np, copy=False), None, requires_grad)
 
 
-def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
-    return _finish(np.linspace(start, end, steps).astype(_default(dtype).np), None, requires_grad)
+def linspace(start, end, steps=None, dtype=None, device=None, requires_grad=False):
+    args = (start, end) if steps is None else (start, end, steps)
+    start, end = (v.item() if isinstance(v, Tensor) and v.numel() == 1 else v
+                  for v in (start, end))
+    if not all(isinstance(v, (numbers.Real, np.number)) for v in (start, end)) or \
+            not _is_int(steps):
+        raise invalid_arguments("linspace", args)
+    dt = _options("linspace", dtype, device)
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    array = _new((int(steps),), dt, lambda: np.linspace(start, end, int(steps)))
+    if not dt.is_floating_point:
+        array = np.trunc(array)                            # PyTorch truncates, as a C cast
+    return _finish(array.astype(dt.np), None, requires_grad)
+
+
+# ----- random draws
+
+def _generator(fn, generator, args, kwargs):
+    if generator is None:
+        return default_generator
+    if not isinstance(generator, Generator):
+        raise invalid_arguments(fn, args, dict(kwargs, generator=generator))
+    return generator
+
+
+def _draw(fn, size, generator, dtype, device, requires_grad, kernel, sample):
+    g = _generator(fn, generator, size, {})
+    dt = _options(fn, dtype, device)
+    shape = _no_negative(_size(fn, size))
+    if not dt.is_floating_point:
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{dt.torch_name}'")
+    work = np.float64 if dt == dtypes.float64 else np.float32    # NumPy draws no float16
+    array = _new(shape, dt, lambda: sample(g.np, shape, work))
+    return _finish(array.astype(dt.np, copy=False), None, requires_grad)
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
-    g = (generator or default_generator).np
-    d = _default(dtype).np
-    return _finish(g.standard_normal(_size("randn", size), dtype=d), None, requires_grad)
+    return _draw("randn", size, generator, dtype, device, requires_grad, "normal_kernel_cpu",
+                 lambda g, shape, work: g.standard_normal(shape, dtype=work))
 
 
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
-    g = (generator or default_generator).np
-    return _finish(g.random(_size("rand", size), dtype=_default(dtype).np), None, requires_grad)
+    return _draw("rand", size, generator, dtype, device, requires_grad, "check_uniform_bounds",
+                 lambda g, shape, work: g.random(shape, dtype=work))
 
 
 def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None,
             requires_grad=False):
     """Integers in [low, high); randint(high, size) as well as randint(low, high, size)."""
+    args = tuple(a for a in (low, high, size) if a is not None)
     if size is None:
         low, high, size = 0, low, high
-    if high is None:
-        raise TypeError("randint() missing required argument 'high'")
-    g = (generator or default_generator).np
-    array = g.integers(low, high, tuple(size), dtype=np.int64)
-    return _finish(array, dtype, requires_grad)
+    if high is None or not isinstance(size, (tuple, list)) or not _is_int(low) or \
+            not _is_int(high) or not all(_is_int(s) for s in size):
+        raise invalid_arguments("randint", args)
+    g = _generator("randint", generator, args, {})
+    dt = _options("randint", dtype, device, dtypes.int64)
+    low, high = int(low), int(high)
+    if not (INT64[0] <= low <= INT64[1] and INT64[0] <= high <= INT64[1]):
+        raise ValueError(OVERFLOW)
+    shape = _no_negative(_size("randint", (size,)))
+    if low >= high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= "
+                           f"to={high}")
+    if not dt.is_floating_point:
+        info = np.iinfo(dt.np) if dt != dtypes.bool else np.iinfo(np.uint8)
+        top = 1 if dt == dtypes.bool else info.max
+        if low < info.min:
+            raise RuntimeError(f"from is out of bounds for {dt.c_name}")
+        if high - 1 > top:
+            raise RuntimeError(f"to - 1 is out of bounds for {dt.c_name}")
+    array = _new(shape, dt, lambda: g.np.integers(low, high, shape, dtype=np.int64))
+    return _finish(array.astype(dt.np, copy=False), None, requires_grad)
 
 
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
-    g = (generator or default_generator).np
-    return _finish(g.permutation(n).astype(np.int64), dtype, requires_grad)
+    if not _is_int(n):
+        raise TypeError(f"randperm(): argument 'n' (position 1) must be int, not {type_name(n)}")
+    g = _generator("randperm", generator, (n,), {})
+    dt = _options("randperm", dtype, device, dtypes.int64)
+    n = int(n)
+    _no_negative((n,))
+    if dt == dtypes.bool:
+        raise NotImplementedError("\"randperm\" not implemented for 'Bool'")
+    if not dt.is_floating_point and n - 1 > np.iinfo(dt.np).max:
+        raise RuntimeError(f"value cannot be converted to type {dt.name}_t without overflow")
+    array = _new((n,), dt, lambda: g.np.permutation(n))
+    return _finish(array.astype(dt.np), None, requires_grad)
+
+
+# ----- ..._like
+
+def _input(fn, t):
+    if not isinstance(t, Tensor):
+        raise TypeError(f"{fn}(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type_name(t)}")
 
 
 def _like(fn):
-    def like(t, dtype=None, device=None, requires_grad=False, memory_format=None, **kw):
-        return fn(*t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad, **kw)
-    like.__name__ = fn.__name__ + "_like"
-    like.__doc__ = f"{fn.__name__}() with the shape (and by default the dtype) of t."
+    name = fn.__name__ + "_like"
+
+    def like(input, dtype=None, device=None, requires_grad=False, memory_format=None,  # noqa: A002
+             **kw):
+        _input(name, input)
+        dt = dtypes.check(name, dtype) or input.dtype
+        return fn(*input.shape, dtype=dt, device=device, requires_grad=requires_grad, **kw)
+    like.__name__ = name
+    like.__doc__ = f"{fn.__name__}() with the shape (and by default the dtype) of input."
     return like
 
 
@@ -193,22 +364,54 @@ zeros_like, ones_like, empty_like = _like(zeros), _like(ones), _like(empty)
 rand_like, randn_like = _like(rand), _like(randn)
 
 
-def full_like(t, fill_value, dtype=None, device=None, requires_grad=False, memory_format=None):
-    return full(t.shape, fill_value, dtype=dtype or t.dtype, requires_grad=requires_grad)
+def full_like(input, fill_value, dtype=None, device=None, requires_grad=False,  # noqa: A002
+              memory_format=None):
+    _input("full_like", input)
+    dt = dtypes.check("full_like", dtype) or input.dtype
+    return full(input.shape, fill_value, dtype=dt, device=device, requires_grad=requires_grad)
+
+
+# ----- joining
+
+def _tensor_list(fn, tensors):
+    if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
+        raise TypeError(f"{fn}(): argument 'tensors' (position 1) must be tuple of Tensors, not "
+                        f"{type_name(tensors)}")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"expected Tensor as element {i} in argument 0, but got "
+                            f"{type_name(t)}")
+    return list(tensors)
 
 
 def cat(tensors, dim=0):
     """Concatenate along an existing dim (all tensors promoted to one dtype)."""
-    tensors = list(tensors)
+    tensors = _tensor_list("cat", tensors)
+    if not _is_int(dim):
+        raise TypeError(f"cat(): argument 'dim' (position 2) must be int, not {type_name(dim)}")
     if not tensors:
-        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
+    for i, t in enumerate(tensors):
+        if t.ndim == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be "
+                               "concatenated")
+    axis = _dim(int(dim), tensors[0].ndim)
+    first = tensors[0].shape
+    for i, t in enumerate(tensors[1:], 1):
+        if t.ndim != len(first):
+            raise RuntimeError(f"Tensors must have same number of dimensions: got {len(first)} "
+                               f"and {t.ndim}")
+        for d, (a, b) in enumerate(zip(first, t.shape)):
+            if d != axis and a != b:
+                raise RuntimeError(f"Sizes of tensors must match except in dimension {axis}. "
+                                   f"Expected size {a} but got size {b} for tensor number {i} "
+                                   "in the list.")
     dt = dtypes.result_type(*tensors)
-    axis = _dim(dim, tensors[0].ndim)
     return ops.Cat.apply(*(ops.to_dtype(t, dt) for t in tensors), axis=axis)
 
 
 def stack(tensors, dim=0):
-    tensors = list(tensors)
+    tensors = _tensor_list("stack", tensors)
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")
     shape = tensors[0].shape
@@ -218,3 +421,146 @@ def stack(tensors, dim=0):
                                f"{list(shape)} at entry 0 and {list(t.shape)} at entry {i}")
     d = _dim(dim, tensors[0].ndim + 1)
     return cat([t.unsqueeze(d) for t in tensors], d)
+
+
+# ----- from data
+
+def from_numpy(array):
+    """A tensor sharing memory with a NumPy array."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type_name(array)})")
+    dtypes.from_numpy(array.dtype)
+    return Tensor._make(array)
+
+
+def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    """A new tensor holding a copy of data, its dtype inferred as PyTorch does."""
+    dtype = dtypes.check("tensor", dtype)
+    _device("tensor", device)
+    return _finish(_array(data, dtype), dtype, requires_grad)
+
+
+def as_tensor(data, dtype=None, device=None):
+    """data as a tensor, sharing memory when no copy is needed."""
+    dtype = dtypes.check("as_tensor", dtype)
+    _device("as_tensor", device)
+    if isinstance(data, Tensor):
+        return data if dtype is None else data.to(dtype)
+    if isinstance(data, np.ndarray):
+        return _finish(from_numpy(data).array, dtype, False)
+    return tensor(data, dtype=dtype)
+
+
+def _array(data, dtype=None):
+    """A fresh ndarray of data in the given dtype, or the one PyTorch infers; its checks."""
+    if isinstance(data, Tensor):
+        return data.array.copy()
+    if isinstance(data, np.ndarray):
+        dtypes.from_numpy(data.dtype)                   # unsupported dtypes raise TypeError
+        return data.copy()
+    if isinstance(data, (str, bytes)):
+        raise TypeError(f"new(): invalid data type '{type_name(data)}'")
+    sizes = _nested_sizes(data)
+    dt = dtype or _infer_dtype(data)
+    if math.prod(sizes) == 0:                      # nothing to store: PyTorch checks no more
+        return np.zeros(sizes, dt.np)
+    _check_nested(data, sizes, 0, dt)
+    data = _untensor(data)
+    try:
+        return np.array(data, dtype=dt.np)
+    except OverflowError:                          # -1 into uint8: PyTorch wraps, as astype
+        return np.array(data).astype(dt.np)
+
+
+def _is_sequence(x):
+    return isinstance(x, (list, tuple, range, np.ndarray)) or \
+        (isinstance(x, Tensor) and x.ndim > 0)
+
+
+def _nested_sizes(data):
+    """The shape PyTorch reads from the first element at each depth."""
+    sizes, x = [], data
+    while _is_sequence(x):
+        sizes.append(len(x))
+        if not len(x):
+            break
+        x = x[0]
+        if isinstance(x, str):                         # a string is a sequence of itself
+            raise ValueError("too many dimensions 'str'")
+    return sizes
+
+
+def _infer_dtype(data):
+    """PyTorch's dtype for nested Python data: promoted over every leaf."""
+    found = set()
+    stack = [data]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, Tensor):
+            found.add(x.dtype)
+        elif isinstance(x, np.ndarray):
+            found.add(dtypes.from_numpy(x.dtype))
+        elif isinstance(x, (list, tuple, range)):
+            stack.extend(x)
+            if not len(x):                             # an empty row counts as the default
+                found.add(dtypes.get_default_dtype())
+        elif isinstance(x, np.generic) and not isinstance(x, (np.str_, np.bytes_)):
+            found.add(dtypes.from_numpy(x.dtype))
+        elif isinstance(x, (bool, np.bool_)):
+            found.add(dtypes.bool)
+        elif isinstance(x, numbers.Integral):
+            found.add(dtypes.int64)
+        elif isinstance(x, numbers.Real):
+            found.add(dtypes.get_default_dtype())
+        elif isinstance(x, (str, bytes)):
+            raise TypeError(f"new(): invalid data type '{type_name(x)}'")
+        else:
+            raise RuntimeError(f"Could not infer dtype of {type_name(x)}")
+    if not found:
+        return dtypes.get_default_dtype()
+    out = found.pop()
+    for d in found:
+        out = dtypes.promote_types(out, d)
+    return out
+
+
+def _check_nested(x, sizes, depth, dt):
+    """Walk data against its shape, raising what PyTorch's copy into the new tensor raises."""
+    if depth == len(sizes):
+        if _is_sequence(x):
+            what = type_name(x)
+            raise TypeError(f"must be real number, not {what}" if dt.is_floating_point else
+                            f"'{what}' object cannot be interpreted as an integer")
+        if isinstance(x, numbers.Integral) and not isinstance(x, (bool, np.bool_)):
+            if not dt.is_floating_point and not INT64[0] <= x <= INT64[1]:
+                raise ValueError(OVERFLOW)
+            _check_value(x, dt)
+        elif isinstance(x, numbers.Real):
+            _check_value(x, dt)
+        elif not isinstance(x, (np.generic, Tensor)):
+            raise TypeError(f"must be real number, not {type_name(x)}" if dt.is_floating_point
+                            else f"'{type_name(x)}' object cannot be interpreted as an integer")
+        return
+    if isinstance(x, (np.ndarray, Tensor)):
+        if tuple(x.shape) != tuple(sizes[depth:]):
+            got = x.shape[0] if x.ndim else 0
+            if got != sizes[depth]:
+                raise ValueError(f"expected sequence of length {sizes[depth]} at dim {depth} "
+                                 f"(got {got})")
+        return
+    if not _is_sequence(x):
+        raise TypeError("not a sequence")
+    if len(x) != sizes[depth]:
+        raise ValueError(f"expected sequence of length {sizes[depth]} at dim {depth} "
+                         f"(got {len(x)})")
+    for item in x:
+        _check_nested(item, sizes, depth + 1, dt)
+
+
+def _untensor(data):
+    """Nested data with tensors replaced by their arrays, for np.array."""
+    if isinstance(data, Tensor):
+        return data.detach().array
+    if isinstance(data, (list, tuple)):
+        return [_untensor(x) for x in data]
+    return data

@@ -51,7 +51,7 @@ def from_numpy(np_dtype):
         return _FROM_NP[np.dtype(np_dtype)]
     except KeyError:
         raise TypeError(
-            f"can't convert np.ndarray of type numpy.{np.dtype(np_dtype).name}. The only "
+            f"can't convert np.ndarray of type numpy.{np.dtype(np_dtype).type.__name__}. The only "
             "supported types are: float64, float32, float16, complex64, complex128, int64, "
             "int32, int16, int8, uint64, uint32, uint16, uint8, and bool.") from None
 
@@ -60,8 +60,44 @@ def get_default_dtype():
     return float32
 
 
+def type_name(obj):
+    """The name PyTorch's argument errors give obj's type: CPython's tp_name (numpy.ndarray)."""
+    cls = type(obj)
+    return f"numpy.{cls.__name__}" if cls.__module__.split(".")[0] == "numpy" else cls.__name__
+
+
+def invalid_arguments(fn, args, kwargs=None):
+    """PyTorch's TypeError for arguments that fit none of a function's signatures."""
+    got = [type_name(a) for a in args] + [f"{k}={type_name(v)}" for k, v in
+                                          (kwargs or {}).items()]
+    return TypeError(f"{fn}() received an invalid combination of arguments - got "
+                     f"({', '.join(got)}), but expected one of:\n(see help(tatamikomi.{fn}) "
+                     "for the signatures)")
+
+
+_PYTHON_TYPES = ((builtins.bool, "bool"), (builtins.int, "int64"), (builtins.float, "float64"))
+
+
+def check(fn, d, name="dtype"):
+    """d as one of our dtypes (None stays None); float, int and bool map as in PyTorch."""
+    if d is None or isinstance(d, dtype):
+        return d
+    for py, ours in _PYTHON_TYPES:
+        if d is py:
+            return _by_name(ours)
+    raise TypeError(f"{fn}(): argument '{name}' must be torch.dtype, not {type_name(d)}")
+
+
 def promote_types(a, b):
     """PyTorch's promote_types: the higher category wins outright; within one, NumPy's rule."""
+    for i, (d, name) in enumerate(((a, "type1"), (b, "type2"))):
+        if not isinstance(d, dtype):
+            raise TypeError(f"promote_types(): argument '{name}' (position {i + 1}) must be "
+                            f"torch.dtype, not {type_name(d)}")
+    return _promote(a, b)
+
+
+def _promote(a, b):
     if a.category != b.category:
         return a if a.category > b.category else b
     return from_numpy(np.promote_types(a.np, b.np))
@@ -89,7 +125,7 @@ def result_type(*operands):
             continue
         g = group[0]
         for d in group[1:]:
-            g = promote_types(g, d)
+            g = _promote(g, d)
         if out is None or g.category > out.category:
             out = g
     return out

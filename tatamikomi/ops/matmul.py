@@ -1,4 +1,6 @@
 """Matrix product with NumPy's (and PyTorch's) 1-d and batch-broadcast rules."""
+import math
+
 import numpy as np
 
 from ..autograd import Function
@@ -34,3 +36,50 @@ class MatMul(Function):
             gb = unbroadcast(np.matmul(np.swapaxes(a.reshape(sa2), -1, -2), gy), sb2)
             gb = gb.reshape(sb)
         return ga, gb
+
+
+def check(a, b):
+    """PyTorch's error, if any, for matmul of operands of shapes a and b (tuples).
+
+    PyTorch folds the batch of an N-d @ 1-d or 2-d product into rows, so those mismatches
+    are reported as matrix-vector or matrix-matrix ones; batched products check broadcasting
+    of the batch dims first.
+    """
+    a, b = tuple(a), tuple(b)
+    if not a or not b:
+        raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are "
+                           f"{len(a)}D and {len(b)}D")
+    if len(a) == 1 and len(b) == 1:
+        if a != b:
+            raise RuntimeError(f"inconsistent tensor size, expected tensor [{a[0]}] and src "
+                               f"[{b[0]}] to have the same number of elements, but got {a[0]} "
+                               f"and {b[0]} elements respectively")
+        return
+    rows = math.prod(a[:-1]) if len(a) > 1 else 1
+    if len(b) == 1:
+        if a[-1] != b[0]:
+            raise RuntimeError(f"size mismatch, got input ({rows}), mat ({rows}x{a[-1]}), vec "
+                               f"({b[0]})")
+        return
+    if len(b) == 2 and len(a) != 1 or len(a) == 1 and len(b) == 2:
+        if a[-1] != b[0]:
+            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{a[-1]} and "
+                               f"{b[0]}x{b[1]})")
+        return
+    a = (1,) + a if len(a) == 1 else a
+    batch = _broadcast(a[:-2], b[:-2])
+    if a[-1] != b[-2]:
+        n = math.prod(batch)
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                           f"[{n}, {a[-1]}] but got: [{n}, {b[-2]}].")
+
+
+def _broadcast(a, b):
+    """The broadcast of shapes a and b, with PyTorch's message for a mismatch."""
+    n = max(len(a), len(b))
+    a, b = (1,) * (n - len(a)) + a, (1,) * (n - len(b)) + b
+    for i in reversed(range(n)):
+        if a[i] != b[i] and 1 not in (a[i], b[i]):
+            raise RuntimeError(f"The size of tensor a ({a[i]}) must match the size of tensor b "
+                               f"({b[i]}) at non-singleton dimension {i}")
+    return tuple(max(x, y) if 0 not in (x, y) else 0 for x, y in zip(a, b))

@@ -11,8 +11,16 @@ def _expand(gy, shape, axis, keepdim):
     return np.broadcast_to(gy, shape)
 
 
+def _distinct(axis):
+    """PyTorch refuses a dim listed twice (NumPy's message names no dim)."""
+    if isinstance(axis, tuple) and len(set(axis)) != len(axis):
+        twice = next(d for i, d in enumerate(axis) if d in axis[:i])
+        raise RuntimeError(f"dim {twice} appears multiple times in the list of dims")
+
+
 class Sum(Function):
     def forward(self, a, *, axis, keepdim):
+        _distinct(axis)
         self.shape, self.axis, self.keepdim = a.shape, axis, keepdim
         dtype = np.int64 if a.dtype.kind in "biu" else a.dtype    # integer sums widen to int64
         return np.asarray(a.sum(axis=axis, keepdims=keepdim, dtype=dtype))
@@ -23,6 +31,7 @@ class Sum(Function):
 
 class Mean(Function):
     def forward(self, a, *, axis, keepdim):
+        _distinct(axis)
         self.shape, self.axis, self.keepdim = a.shape, axis, keepdim
         y = np.asarray(a.mean(axis=axis, keepdims=keepdim, dtype=a.dtype))
         self.n = a.size // max(1, y.size)              # elements averaged into each output
