@@ -1,6 +1,7 @@
 """Tensor = ndarray + grad + requires_grad + the node that made it; Size."""
 import builtins
 import collections
+import weakref
 
 import numpy as np
 
@@ -63,6 +64,7 @@ class Tensor:
 
     __array_ufunc__ = None          # make NumPy defer `ndarray * Tensor` to our reflected ops
     __hash__ = object.__hash__
+    _slot = 0                       # which output of its node (nodes of custom Functions: many)
 
     def __init__(self, *args, **kwargs):
         raise TypeError("use tatamikomi.tensor(...) or a factory such as tatamikomi.zeros(...)")
@@ -173,8 +175,46 @@ class Tensor:
     def data(self, other):
         self.array = other.array
 
-    def backward(self, gradient=None, retain_graph=None, create_graph=False):
-        backward(self, gradient, retain_graph=builtins.bool(retain_graph))
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    def register_hook(self, hook, _last=False):
+        """Call hook(grad) when this tensor's gradient is computed; it may return a new one."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        node = self.grad_fn
+        if node is None:
+            self.__dict__.setdefault("_hooks", []).append(hook)
+            return _Handle(self._hooks, hook)
+        if node.hooks is None:
+            node.hooks = []
+        node.hooks.append((hook, self._weak(), _last))
+        return _Handle(node.hooks, node.hooks[-1])
+
+    def retain_grad(self):
+        """Keep this non-leaf's gradient in .grad after backward, as a leaf's is."""
+        if not self._requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self.grad_fn is None or self.__dict__.get("_retains"):
+            return
+        self._retains = True
+        ref = weakref.ref(self)
+
+        def keep(g):
+            t = ref()
+            if t is not None:
+                t.grad = g.detach() if t.grad is None else t.grad + g
+        self.register_hook(keep, _last=True)
+
+    @property
+    def retains_grad(self):
+        return builtins.bool(self.__dict__.get("_retains"))
+
+    def _weak(self):
+        """A stand-in the node's hooks can hold without keeping self alive."""
+        t = Tensor._make(self.array)
+        t._slot = self._slot
+        return t
 
     def item(self):
         if self.array.size != 1:
@@ -204,7 +244,8 @@ class Tensor:
         return self
 
     def clone(self, *, memory_format=None):
-        return ops.Cast.apply(self, dtype=self.array.dtype) if self.requires_grad else \
+        return ops.Cast.apply(self, dtype=self.array.dtype, kind="CloneBackward0") \
+            if self.requires_grad else \
             Tensor._make(self.array.copy())
 
     def cpu(self):
@@ -308,7 +349,7 @@ class Tensor:
         return self.permute(*reversed(range(self.ndim)))
 
     def t(self):
-        return self.transpose(0, 1) if self.ndim == 2 else self
+        return ops.transpose(self, 0, 1, kind="TBackward0") if self.ndim == 2 else self
 
     def squeeze(self, dim=None):
         return ops.squeeze(self, dim)
@@ -374,7 +415,7 @@ class Tensor:
         return ops.matmul(other, self)
 
     def __neg__(self):
-        return ops.Neg.apply(self)
+        return self.neg()
 
     def __pos__(self):
         return self
@@ -418,25 +459,12 @@ class Tensor:
     pow = __pow__
     matmul = __matmul__
     lt, le, gt, ge, eq, ne = __lt__, __le__, __gt__, __ge__, __eq__, __ne__
-    neg = __neg__
 
     def equal(self, other):
         return self.shape == other.shape and builtins.bool((self.array == other.array).all())
 
-    def exp(self):
-        return ops.Exp.apply(ops.as_float(self))
-
-    def log(self):
-        return ops.Log.apply(ops.as_float(self))
-
     def relu(self):
         return ops.Relu.apply(self)
-
-    def sigmoid(self):
-        return ops.Sigmoid.apply(ops.as_float(self))
-
-    def tanh(self):
-        return ops.Tanh.apply(ops.as_float(self))
 
     def softmax(self, dim, dtype=None):
         x = self if dtype is None else self.type(dtype)
@@ -445,12 +473,6 @@ class Tensor:
     def log_softmax(self, dim, dtype=None):
         x = self if dtype is None else self.type(dtype)
         return ops.loss.LogSoftmax.apply(x, axis=_dim(dim, x.ndim))
-
-    def sqrt(self):
-        return ops.pow(ops.as_float(self), 0.5)
-
-    def abs(self):
-        return self * Tensor._make(np.sign(self.array).astype(self.array.dtype))
 
     def clamp(self, min=None, max=None):  # noqa: A002 - PyTorch's names
         return ops.clamp(self, min, max)
@@ -589,8 +611,44 @@ class Tensor:
         return self
 
 
+class _Handle:
+    """What register_hook returns: remove() takes the hook off again."""
+
+    def __init__(self, hooks, entry):
+        self.hooks, self.entry = hooks, entry
+
+    def remove(self):
+        if self.entry in self.hooks:
+            self.hooks.remove(self.entry)
+
+
 def _rebuild(array, requires_grad):
     return Tensor._make(array, requires_grad=requires_grad)
 
 
 from . import ops  # noqa: E402 - the one back-edge: ops build Tensors, Tensor methods call ops
+from .ops import math as _math  # noqa: E402 - ops may be half-imported here; its math is not
+
+
+def _math_methods(name, keeps_int):
+    """x.sin() and x.sin_() for one row of ops.math.UNARY."""
+    node = _math.NODES[name]
+
+    def method(self):
+        if keeps_int is None and not self.dtype.is_floating_point:
+            raise NotImplementedError(f'"{name}_cpu" not implemented for '
+                                      f"'{self.dtype.torch_name}'")
+        return node.apply(self if keeps_int else ops.as_float(self))
+
+    def inplace(self):
+        self._check_inplace()
+        return self._assign(method(self._alias()))
+    method.__name__, inplace.__name__ = name, name + "_"
+    method.__doc__ = f"Element-wise {name}; the derivative is in ops/math.py."
+    return method, inplace
+
+
+for _name, _row in _math.UNARY.items():
+    _method, _inplace = _math_methods(_name, _row[3])
+    setattr(Tensor, _name, _method)
+    setattr(Tensor, _name + "_", _inplace)

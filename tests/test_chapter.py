@@ -152,8 +152,6 @@ def _synthetic(lib, n, seed):
 
 
 def test_chapter_train_epoch_and_evaluate():
-    pytest.importorskip("tatamikomi.utils.data")
-    pytest.importorskip("tatamikomi.optim")
     import tatamikomi.optim
     import tatamikomi.utils.data  # noqa: F401
 
@@ -178,8 +176,6 @@ def test_chapter_train_epoch_and_evaluate():
 
 def test_chapter_loop_follows_torch_without_dropout():
     """Same weights, same batches, dropout off: Adam's trajectory matches torch's."""
-    pytest.importorskip("tatamikomi.utils.data")
-    pytest.importorskip("tatamikomi.optim")
     import tatamikomi.optim
     import tatamikomi.utils.data  # noqa: F401
 

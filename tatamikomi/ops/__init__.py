@@ -12,29 +12,25 @@ from .elementwise import (
     Cast,
     Clamp,
     Div,
-    Exp,
     Extremum,
-    Log,
     Mul,
-    Neg,
     Pow,
     Relu,
-    Sigmoid,
     Sub,
-    Tanh,
     Where,
     broadcast_shapes,
     unbroadcast,
 )
+from . import math
 from .inplace import CopySlices
 from .matmul import MatMul
 from .movement import Cat, Contiguous, Expand, GetItem, Pad, Permute, Reshape, SetItem
 from .reduce import Extreme, Mean, Sum, TakeAlong
 
-__all__ = ["Add", "Cast", "Cat", "Clamp", "Contiguous", "CopySlices", "Div", "Exp", "Expand",
-           "Extreme", "Extremum", "GetItem", "Log", "MatMul", "Mean", "Mul", "Neg", "Pad",
-           "Permute", "Pow", "Relu", "Reshape", "SetItem", "Sigmoid", "Sub", "Sum", "TakeAlong",
-           "Tanh", "Where", "broadcast_shapes", "unbroadcast"]
+__all__ = ["Add", "Cast", "Cat", "Clamp", "Contiguous", "CopySlices", "Div", "Expand", "Extreme",
+           "Extremum", "GetItem", "MatMul", "Mean", "Mul", "Pad", "Permute", "Pow", "Relu",
+           "Reshape", "SetItem", "Sub", "Sum", "TakeAlong", "Where", "broadcast_shapes", "math",
+           "unbroadcast"]
 
 
 def to_dtype(t, dt):
@@ -67,7 +63,10 @@ def add(a, b):
 
 
 def sub(a, b):
-    return Sub.apply(*operands(a, b)) if _is_operand(a) and _is_operand(b) else NotImplemented
+    if not (_is_operand(a) and _is_operand(b)):
+        return NotImplemented
+    return Sub.apply(*operands(a, b), kind="SubBackward0" if isinstance(a, Tensor) else
+                     "RsubBackward1")
 
 
 def mul(a, b):
@@ -82,7 +81,11 @@ def div(a, b):
 
 
 def pow(a, b):  # noqa: A001 - PyTorch's name
-    return Pow.apply(*operands(a, b)) if _is_operand(a) and _is_operand(b) else NotImplemented
+    if not (_is_operand(a) and _is_operand(b)):
+        return NotImplemented
+    kind = "PowBackward1" if isinstance(b, Tensor) and isinstance(a, Tensor) else \
+        "PowBackward0" if isinstance(a, Tensor) else "PowBackward2"
+    return Pow.apply(*operands(a, b), kind=kind)
 
 
 def compare(fn, a, b):
@@ -157,7 +160,8 @@ def extreme(t, dim, keepdim, largest, pair):
     a = t.array if t.ndim else t.array.reshape(1)
     idx = (np.argmax if largest else np.argmin)(a, axis=axis, keepdims=True)
     values = TakeAlong.apply(t if t.ndim else t.reshape(1), indices=idx, axis=axis,
-                             keepdim=keepdim or t.ndim == 0)
+                             keepdim=keepdim or t.ndim == 0,
+                             kind="MaxBackward0" if largest else "MinBackward0")
     idx = idx if keepdim else np.squeeze(idx, axis)
     if t.ndim == 0:
         values, idx = values.reshape(()), idx.reshape(())
@@ -226,10 +230,10 @@ def _infer(shape, n):
     return tuple(shape)
 
 
-def reshape(t, shape, copy=True):
+def reshape(t, shape, copy=True, kind="ViewBackward0"):
     shape = _infer(shape, t.numel())
     try:
-        return Reshape.apply(t, shape=shape, copy=copy)
+        return Reshape.apply(t, shape=shape, copy=copy, kind=kind)
     except ValueError:
         raise RuntimeError("view size is not compatible with input tensor's size and stride (at "
                            "least one dimension spans across two contiguous subspaces). Use "
@@ -257,13 +261,13 @@ def permute(t, dims):
     return Permute.apply(t, dims=dims)
 
 
-def transpose(t, d0, d1):
+def transpose(t, d0, d1, kind="TransposeBackward0"):
     if t.ndim == 0:
         return t
     perm = list(range(t.ndim))
     d0, d1 = _dim(d0, t.ndim), _dim(d1, t.ndim)
     perm[d0], perm[d1] = perm[d1], perm[d0]
-    return Permute.apply(t, dims=tuple(perm))
+    return Permute.apply(t, dims=tuple(perm), kind=kind)
 
 
 def squeeze(t, dim):
@@ -272,12 +276,13 @@ def squeeze(t, dim):
     else:
         dims = [_dim(d, t.ndim) for d in (dim if isinstance(dim, (tuple, list)) else (dim,))]
         dims = [d for d in dims if t.ndim and t.shape[d] == 1]
-    return reshape(t, tuple(n for i, n in enumerate(t.shape) if i not in dims))
+    return reshape(t, tuple(n for i, n in enumerate(t.shape) if i not in dims),
+                   kind="SqueezeBackward0" if dim is None else "SqueezeBackward1")
 
 
 def unsqueeze(t, dim):
     d = _dim(dim, t.ndim + 1)
-    return reshape(t, t.shape[:d] + (1,) + t.shape[d:])
+    return reshape(t, t.shape[:d] + (1,) + t.shape[d:], kind="UnsqueezeBackward0")
 
 
 def expand(t, shape):

@@ -1,4 +1,4 @@
-"""Element-wise ops with broadcasting: add sub mul div pow neg exp log relu sigmoid tanh cast."""
+"""Element-wise ops with broadcasting: add sub mul div pow relu cast clamp maximum where."""
 import numpy as np
 
 from ..autograd import Function
@@ -40,9 +40,12 @@ class Add(Function):
 
 
 class Sub(Function):
-    def forward(self, a, b):
-        self.shapes = a.shape, b.shape
+    def forward(self, a, b, *, kind="SubBackward0"):
+        self.shapes, self.kind = (a.shape, b.shape), kind      # number - tensor is RsubBackward1
         return a - b
+
+    def name(self):
+        return self.kind
 
     def backward(self, gy):
         gb = -unbroadcast(gy, self.shapes[1]) if self.needs_input_grad[1] else None
@@ -80,12 +83,16 @@ class Div(Function):
 
 
 class Pow(Function):
-    def forward(self, a, b):
+    def forward(self, a, b, *, kind="PowBackward1"):
+        self.kind = kind                # PyTorch: 0 tensor ** number, 1 tensors, 2 number ** tensor
         y = a ** b
         self.save_for_backward(a, b, y if self.needs_input_grad[1] else None)
         return y
 
     # d(a^b)/da = b a^(b-1); d(a^b)/db = a^b log a (PyTorch gives 0 where a == 0 and b >= 0)
+    def name(self):
+        return self.kind
+
     def backward(self, gy):
         a, b, y = self.saved
         need_a, need_b = self.needs_input_grad
@@ -98,34 +105,6 @@ class Pow(Function):
         return ga, gb
 
 
-class Neg(Function):
-    def forward(self, a):
-        return -a
-
-    def backward(self, gy):
-        return -gy
-
-
-class Exp(Function):
-    def forward(self, a):
-        y = np.exp(a)
-        self.save_for_backward(y)
-        return y
-
-    def backward(self, gy):
-        return gy * self.saved[0]
-
-
-class Log(Function):
-    def forward(self, a):
-        self.save_for_backward(a)
-        with np.errstate(divide="ignore", invalid="ignore"):   # log(0) = -inf quietly, as PyTorch
-            return np.log(a)
-
-    def backward(self, gy):
-        return gy / self.saved[0]
-
-
 class Relu(Function):
     def forward(self, a):
         y = loops.relu(a)
@@ -136,39 +115,24 @@ class Relu(Function):
         return loops.relu_backward(gy, self.saved[0])
 
 
-class Sigmoid(Function):
-    def forward(self, a):
-        y = 1 / (1 + np.exp(-a))
-        self.save_for_backward(y)
-        return y
-
-    def backward(self, gy):
-        y = self.saved[0]
-        return gy * y * (1 - y)
-
-
-class Tanh(Function):
-    def forward(self, a):
-        y = np.tanh(a)
-        self.save_for_backward(y)
-        return y
-
-    def backward(self, gy):
-        return gy * (1 - self.saved[0] ** 2)
-
-
 class Cast(Function):
-    """A dtype conversion; the gradient flows back in the source dtype."""
+    """A dtype conversion (or a copy, as clone()); the gradient flows back in the source dtype."""
 
-    def forward(self, a, *, dtype):
-        self.src = a.dtype
+    def forward(self, a, *, dtype, kind="ToCopyBackward0"):
+        self.src, self.kind = a.dtype, kind
         return a.astype(dtype)
+
+    def name(self):
+        return self.kind
 
     def backward(self, gy):
         return gy.astype(self.src)
 
 
 class Clamp(Function):
+    def name(self):
+        return "ClampBackward1"
+
     def forward(self, a, *, lo, hi):
         y = np.clip(a, lo, hi)
         self.save_for_backward((y == a) if lo is None or hi is None else (a >= lo) & (a <= hi))
@@ -186,6 +150,9 @@ class Extremum(Function):
         self.save_for_backward(a, b)
         self.largest = largest
         return np.maximum(a, b) if largest else np.minimum(a, b)
+
+    def name(self):
+        return "MaximumBackward0" if self.largest else "MinimumBackward0"
 
     def backward(self, gy):
         a, b = self.saved

@@ -8,11 +8,17 @@ from .elementwise import unbroadcast
 class Reshape(Function):
     is_view = True
 
-    def forward(self, a, *, shape, copy=True):
-        self.shape = a.shape
+    def forward(self, a, *, shape, copy=True, kind="ViewBackward0"):
+        self.shape, self.kind = a.shape, kind
         if copy:
-            return a.reshape(shape)
+            y = a.reshape(shape)
+            if not np.may_share_memory(y, a) and y.size > 1:
+                self.kind = "UnsafeViewBackward0"          # PyTorch's reshape copied too
+            return y
         return np.reshape(a, shape, copy=False)          # view(): refuse to copy, as PyTorch does
+
+    def name(self):                     # view, squeeze, unsqueeze, flatten: PyTorch's names
+        return self.kind
 
     def backward(self, gy):
         return gy.reshape(self.shape)
@@ -22,6 +28,9 @@ class Contiguous(Function):
     def forward(self, a):
         return np.ascontiguousarray(a)
 
+    def name(self):
+        return "CloneBackward0"
+
     def backward(self, gy):
         return gy
 
@@ -29,9 +38,12 @@ class Contiguous(Function):
 class Permute(Function):
     is_view = True
 
-    def forward(self, a, *, dims):
-        self.dims = dims
+    def forward(self, a, *, dims, kind="PermuteBackward0"):
+        self.dims, self.kind = dims, kind
         return np.transpose(a, dims)
+
+    def name(self):                     # permute, transpose, t
+        return self.kind
 
     def backward(self, gy):
         return np.transpose(gy, np.argsort(self.dims))
@@ -59,6 +71,18 @@ class GetItem(Function):
         self.shape, self.index = a.shape, index
         self.is_view = _is_basic(index)
         return a[index]
+
+    def name(self):
+        """PyTorch applies an index item by item; its last step names the node."""
+        items = self.index if isinstance(self.index, tuple) else (self.index,)
+        last = [i for i in items if not (isinstance(i, slice) and i == slice(None))
+                and i is not Ellipsis] or [slice(None)]
+        i = last[-1]
+        if not _is_basic(self.index):
+            return "IndexBackward0"
+        if i is None:
+            return "UnsqueezeBackward0"
+        return "SliceBackward0" if isinstance(i, slice) else "SelectBackward0"
 
     def backward(self, gy):
         gx = np.zeros(self.shape, gy.dtype)

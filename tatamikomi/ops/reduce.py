@@ -19,6 +19,9 @@ def _distinct(axis):
 
 
 class Sum(Function):
+    def name(self):                     # over everything, or along dims
+        return "SumBackward0" if self.axis is None else "SumBackward1"
+
     def forward(self, a, *, axis, keepdim):
         _distinct(axis)
         self.shape, self.axis, self.keepdim = a.shape, axis, keepdim
@@ -30,6 +33,9 @@ class Sum(Function):
 
 
 class Mean(Function):
+    def name(self):
+        return "MeanBackward0" if self.axis is None else "MeanBackward1"
+
     def forward(self, a, *, axis, keepdim):
         _distinct(axis)
         self.shape, self.axis, self.keepdim = a.shape, axis, keepdim
@@ -47,7 +53,11 @@ class Extreme(Function):
     def forward(self, a, *, largest):
         y = np.asarray(a.max() if largest else a.min())
         self.save_for_backward(a == y)
+        self.largest = largest
         return y
+
+    def name(self):
+        return "MaxBackward1" if self.largest else "MinBackward1"
 
     def backward(self, gy):
         mask = self.saved[0]
@@ -60,10 +70,14 @@ class TakeAlong(Function):
     Shapes: a (..., n, ...), indices (..., 1, ...) -> (..., 1, ...) or squeezed.
     """
 
-    def forward(self, a, *, indices, axis, keepdim):
+    def forward(self, a, *, indices, axis, keepdim, kind="GatherBackward0"):
         self.shape, self.indices, self.axis, self.keepdim = a.shape, indices, axis, keepdim
+        self.kind = kind                # max(dim) is MaxBackward0 in PyTorch, min(dim) Min...
         y = np.take_along_axis(a, indices, axis)
         return y if keepdim else np.squeeze(y, axis)
+
+    def name(self):
+        return self.kind
 
     def backward(self, gy):
         gx = np.zeros(self.shape, gy.dtype)
