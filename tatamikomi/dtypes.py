@@ -70,8 +70,9 @@ def invalid_arguments(fn, args, kwargs=None):
     """PyTorch's TypeError for arguments that fit none of a function's signatures."""
     got = [type_name(a) for a in args] + [f"{k}={type_name(v)}" for k, v in
                                           (kwargs or {}).items()]
+    listed = ", ".join(got) + (", " if kwargs and not args else "")   # PyTorch's own quirk
     return TypeError(f"{fn}() received an invalid combination of arguments - got "
-                     f"({', '.join(got)}), but expected one of:\n(see help(tatamikomi.{fn}) "
+                     f"({listed}), but expected one of:\n(see help(tatamikomi.{fn}) "
                      "for the signatures)")
 
 

@@ -6,6 +6,7 @@ line (a teaching hint may follow on a new line). Expected messages are never wri
 produces them in the same test. Tables are dicts, one per public module, so the catalogue's size
 per module is len() of its table.
 """
+import re
 import types
 import warnings
 
@@ -40,13 +41,23 @@ def ints(L, *shape, dtype="int64", value=1):
     return L.lib.tensor(np.full(shape, value, dtype=dtype))
 
 
-def first_line(e):
-    """An exception's first line, with torch.Size printed as ours prints it."""
-    return str(e).split("\n")[0].replace("torch.Size(", "tatamikomi.Size(")
+DTYPES = r"\btorch\.(bool|uint8|int8|int16|int32|int64|float16|float32|float64|" \
+         r"(?:Bool|Byte|Char|Short|Int|Long|Half|Float|Double)Tensor)\b"
 
 
-def both(case):
-    """Assert case(ours) and case(torch) raise the same exception type and first line."""
+def first_line(e, whole=False):
+    """An exception's first line (or all of it), with the reprs of torch.Size, dtypes and
+    legacy tensor types printed as ours print them (tatamikomi.Size([2]), tatamikomi.int64,
+    tatamikomi.FloatTensor)."""
+    text = str(e) if whole else str(e).split("\n")[0]
+    return re.sub(DTYPES, r"tatamikomi.\1", text.replace("torch.Size(", "tatamikomi.Size("))
+
+
+def both(case, whole=False):
+    """Assert case(ours) and case(torch) raise the same exception type and first line.
+
+    whole: compare the whole message instead (where the first line says little).
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")       # torch warns on some of these calls; not compared
         theirs = raised(lambda: case(TORCH))
@@ -54,7 +65,7 @@ def both(case):
         ours = raised(lambda: case(OURS))
     assert ours is not None, f"tatamikomi did not raise; torch raised {theirs!r}"
     assert type(ours).__name__ == type(theirs).__name__, f"{ours!r} vs {theirs!r}"
-    assert first_line(ours) == first_line(theirs), f"{ours!r} vs {theirs!r}"
+    assert first_line(ours, whole) == first_line(theirs, whole), f"{ours!r} vs {theirs!r}"
 
 
 def params(table, xfail=None):

@@ -435,8 +435,8 @@ TENSOR_XFAIL = {
                      "shape dimension {s} at index {i} of shape {list(shape)}') first",
     "reshape-float": "needs tensor.py _shape_arg: " + SHAPE_ARGS + ", name 'shape'",
     "reshape-list-float": "needs tensor.py _shape_arg: " + SHAPE_ARGS + ", name 'shape'",
-    "expand-fewer-dims": "needs ops/__init__.py expand: the message names "
-                         "torch.{dtype.torch_name}Tensor, not {torch_name}Type",
+    "expand-fewer-dims": "needs ops/__init__.py expand: the message names the tensor by "
+                         "t.type() (tatamikomi.FloatTensor), not {torch_name}Type",
     "expand-leading-minus-one": "needs ops/__init__.py expand: -1 in a new leading dim i "
                                 "raises RuntimeError('The expanded size of the tensor (-1) "
                                 "isn't allowed in a leading, non-existing dimension {i}')",

@@ -1,6 +1,8 @@
 """Containers: Sequential and ModuleList."""
+import operator
 from collections import OrderedDict
 
+from ..dtypes import type_name
 from .module import Module
 
 
@@ -8,13 +10,17 @@ class _Listed(Module):
     """Children named "0", "1", ...: indexing, len, iteration, mutation shared by containers."""
 
     def _key(self, idx):
-        n = len(self._modules)
+        n, idx = len(self._modules), operator.index(idx)    # PyTorch's TypeError for 'a', 1.5
         if not -n <= idx < n:
             raise IndexError(f"index {idx} is out of range")
         return list(self._modules)[idx % n]
 
     def __setitem__(self, idx, module):
-        self._modules[self._key(idx)] = module
+        key = self._key(idx)
+        if not isinstance(module, Module):
+            raise TypeError(f"cannot assign '{type_name(module)}' as child module '{key}' "
+                            "(torch.nn.Module or None expected)")
+        self._modules[key] = module
 
     def __delitem__(self, idx):
         keys = list(self._modules)[idx] if isinstance(idx, slice) else [self._key(idx)]
@@ -28,12 +34,17 @@ class _Listed(Module):
             self._modules[str(i)] = m
 
     def insert(self, index, module):
+        if not isinstance(module, Module):
+            raise TypeError(f"{type_name(module)} is not a Module subclass")
         mods = list(self._modules.values())
         mods.insert(index, module)
         self._renumber(mods)
         return self
 
     def extend(self, modules):
+        if not hasattr(modules, "__iter__"):
+            raise TypeError(f"{type(self).__name__}.extend should be called with an iterable, "
+                            f"but got {type_name(modules)}")
         for m in modules:
             self.append(m)
         return self
@@ -66,6 +77,11 @@ class Sequential(_Listed):
         if isinstance(idx, slice):
             return Sequential(OrderedDict(mods[idx]))
         return self._modules[self._key(idx)]
+
+    def insert(self, index, module):
+        if not -len(self) <= index <= len(self):
+            raise IndexError(f"Index out of range: {index}")
+        return super().insert(index, module)
 
     def forward(self, input):  # noqa: A002
         for m in self._modules.values():

@@ -56,8 +56,9 @@ class Conv2d(Module):
             self._reversed_padding_repeated_twice = tuple(
                 p for q in reversed(self.padding) for p in (q, q))
         shape = (out_channels, in_channels // groups) + self.kernel_size
-        self.weight = Parameter(creation.empty(*shape, dtype=dtype))
-        self.bias = Parameter(creation.empty(out_channels, dtype=dtype)) if bias else None
+        kw = dict(dtype=dtype, device=device)
+        self.weight = Parameter(creation.empty(*shape, **kw))
+        self.bias = Parameter(creation.empty(out_channels, **kw)) if bias else None
         self.reset_parameters()
 
     def reset_parameters(self):

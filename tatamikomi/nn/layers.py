@@ -13,8 +13,9 @@ class Linear(Module):
     def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
-        self.weight = Parameter(creation.empty(out_features, in_features, dtype=dtype))
-        self.bias = Parameter(creation.empty(out_features, dtype=dtype)) if bias else None
+        kw = dict(dtype=dtype, device=device)
+        self.weight = Parameter(creation.empty(out_features, in_features, **kw))
+        self.bias = Parameter(creation.empty(out_features, **kw)) if bias else None
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -132,16 +133,16 @@ class BatchNorm2d(Module):
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
-        if affine:
-            self.weight = Parameter(creation.ones(num_features, dtype=dtype))
-            self.bias = Parameter(creation.zeros(num_features, dtype=dtype))
+        kw = dict(dtype=dtype, device=device)
+        if affine:                                  # as PyTorch: empty, then filled
+            self.weight = Parameter(creation.empty(num_features, **kw).fill_(1))
+            self.bias = Parameter(creation.empty(num_features, **kw).fill_(0))
         else:
-            self.weight = self.bias = None
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
         if track_running_stats:
-            self.register_buffer("running_mean", creation.zeros(num_features, dtype=dtype))
-            self.register_buffer("running_var", creation.ones(num_features, dtype=dtype))
+            self.register_buffer("running_mean", creation.zeros(num_features, **kw))
+            self.register_buffer("running_var", creation.ones(num_features, **kw))
             self.register_buffer("num_batches_tracked", creation.tensor(0))
         else:
             for name in ("running_mean", "running_var", "num_batches_tracked"):

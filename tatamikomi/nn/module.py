@@ -3,15 +3,29 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
+from .. import dtypes
 from ..autograd import no_grad
+from ..device import check as check_device
+from ..dtypes import invalid_arguments, type_name
 from ..tensor import Size, Tensor
+
+GRAD_DTYPE = "Only Tensors of floating point and complex dtype can require gradients"
+
+
+def _typename(obj):
+    """torch.typename's name for obj: a tensor by its legacy type (tatamikomi.FloatTensor)."""
+    return obj.type() if isinstance(obj, Tensor) else type_name(obj)
 
 
 class Parameter(Tensor):
     """A tensor that a Module registers as one of its parameters (requires grad by default)."""
 
     def __new__(cls, data=None, requires_grad=True):
+        if data is not None and not isinstance(data, Tensor):
+            raise AttributeError(f"'{type_name(data)}' object has no attribute 'detach'")
         array = np.empty(0, np.float32) if data is None else data.array
+        if requires_grad and array.dtype.kind not in "fc":
+            raise RuntimeError(GRAD_DTYPE)
         p = object.__new__(cls)
         p.array, p._node, p.grad = array, None, None      # shares data's memory, as PyTorch
         p._base, p._vc = None, [0] if data is None else data._vc
@@ -65,7 +79,8 @@ class Module:
     def __setattr__(self, name, value):
         d = self.__dict__
         if "_parameters" not in d and isinstance(value, (Parameter, Module)):
-            raise AttributeError("cannot assign module before Module.__init__() call")
+            what = "parameters" if isinstance(value, Parameter) else "module"
+            raise AttributeError(f"cannot assign {what} before Module.__init__() call")
         if isinstance(value, (Parameter, Module)):
             for store in ("_parameters", "_buffers", "_modules"):
                 d[store].pop(name, None)
@@ -73,8 +88,7 @@ class Module:
             (d["_parameters"] if isinstance(value, Parameter) else d["_modules"])[name] = value
         elif name in d.get("_parameters", {}):
             if value is not None:
-                what = value.type() if isinstance(value, Tensor) else type(value).__name__
-                raise TypeError(f"cannot assign '{what}' as parameter '{name}' "
+                raise TypeError(f"cannot assign '{_typename(value)}' as parameter '{name}' "
                                 "(torch.nn.Parameter or None expected)")
             d["_parameters"][name] = None
         elif name in d.get("_modules", {}):
@@ -83,6 +97,9 @@ class Module:
                                 f"'{name}' (torch.nn.Module or None expected)")
             d["_modules"][name] = None
         elif name in d.get("_buffers", {}):
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"cannot assign '{_typename(value)}' as buffer '{name}' "
+                                "(torch.nn.Buffer, torch.Tensor or None expected)")
             d["_buffers"][name] = value
         else:
             object.__setattr__(self, name, value)
@@ -101,15 +118,46 @@ class Module:
                 return
         object.__delattr__(self, name)
 
+    def _check_name(self, kind, store, name):
+        """PyTorch's checks of a name about to be registered, in its order."""
+        if store not in self.__dict__:
+            raise AttributeError(f"cannot assign {kind} before Module.__init__() call")
+        if not isinstance(name, str):
+            raise TypeError(f"{kind} name should be a string. Got {_typename(name)}")
+        if "." in name:
+            raise KeyError(f"{kind} name can't contain \".\"")
+        if name == "":
+            raise KeyError(f"{kind} name can't be empty string \"\"")
+        if hasattr(self, name) and name not in self.__dict__[store]:
+            raise KeyError(f"attribute '{name}' already exists")
+
     def register_parameter(self, name, param):
+        self._check_name("parameter", "_parameters", name)
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"cannot assign '{_typename(param)}' object to parameter '{name}' "
+                            "(torch.nn.Parameter or None required)")
         self._parameters[name] = param
 
     def register_buffer(self, name, tensor, persistent=True):
+        self._check_name("buffer", "_buffers", name)
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"cannot assign '{_typename(tensor)}' object to buffer '{name}' "
+                            "(torch Tensor or None required)")
         self._buffers[name] = tensor
         if not persistent:
             self.__dict__.setdefault("_non_persistent", set()).add(name)
 
     def add_module(self, name, module):
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{_typename(module)} is not a Module subclass")
+        if not isinstance(name, str):
+            raise TypeError(f"module name should be a string. Got {_typename(name)}")
+        if hasattr(self, name) and name not in self._modules:
+            raise KeyError(f"attribute '{name}' already exists")
+        if "." in name:
+            raise KeyError(f"module name can't contain \".\", got: {name}")
+        if name == "":
+            raise KeyError("module name can't be empty string \"\"")
         self._modules[name] = module
 
     register_module = add_module
@@ -173,6 +221,9 @@ class Module:
         return self.train(False)
 
     def requires_grad_(self, requires_grad=True):
+        if not isinstance(requires_grad, bool):
+            raise TypeError(f"requires_grad_(): argument 'requires_grad' (position 1) must be "
+                            f"bool, not {type_name(requires_grad)}")
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
@@ -203,11 +254,27 @@ class Module:
         return self
 
     def to(self, *args, **kwargs):
-        probe = Tensor._make(np.zeros(0, np.float32)).to(*args, **kwargs)   # validates args
-        if not any(a is not None and not isinstance(a, (str, Tensor)) and hasattr(a, "np")
-                   for a in list(args) + [kwargs.get("dtype")]):
+        """to(dtype), to(device), to(device, dtype), to(tensor): floating dtypes only."""
+        dtype = kwargs.get("dtype")
+        if dtype is not None and not isinstance(dtype, dtypes.dtype):
+            raise invalid_arguments("to", args, kwargs)
+        for a in args + tuple(v for k, v in kwargs.items() if k == "device"):
+            if isinstance(a, dtypes.dtype):
+                dtype = a
+            elif isinstance(a, Tensor):
+                dtype = a.dtype
+            elif a is not None:
+                check_device("to", a)
+        if dtype is None:
             return self
-        return self._convert(lambda t: t.detach().to(probe.dtype))
+        if not dtype.is_floating_point:
+            raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but got "
+                            f"desired dtype={dtype}")
+        return self._convert(lambda t: t.detach().type(dtype))
+
+    def cuda(self, device=None):
+        """Raises as PyTorch's CPU build does: there is no GPU backend."""
+        check_device("cuda", "cuda")
 
     def float(self):
         return self._convert(lambda t: t.detach().float())
@@ -219,6 +286,12 @@ class Module:
         return self
 
     def type(self, dst_type):
+        if isinstance(dst_type, str):                # 'torch.DoubleTensor', as PyTorch names it
+            found = [d for d in dtypes.ALL if dst_type in (f"torch.{d.torch_name}Tensor",
+                                                           f"tatamikomi.{d.torch_name}Tensor")]
+            if not found:
+                raise ValueError(f"invalid type: '{dst_type}'")
+            dst_type = found[0]
         return self._convert(lambda t: t.detach().type(dst_type))
 
     # ----- state
@@ -235,6 +308,8 @@ class Module:
         return out
 
     def load_state_dict(self, state_dict, strict=True, assign=False):
+        if not hasattr(state_dict, "keys") or not hasattr(state_dict, "__getitem__"):
+            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
         own = self.state_dict(keep_vars=True)
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
@@ -242,7 +317,11 @@ class Module:
         for k, t in own.items():
             if k in state_dict:
                 src = state_dict[k]
-                src = src if isinstance(src, Tensor) else Tensor._make(np.asarray(src))
+                if not isinstance(src, Tensor):
+                    errors.append(f'While copying the parameter named "{k}", expected '
+                                  f"torch.Tensor or Tensor-like object from checkpoint but "
+                                  f"received {type(src)}")
+                    continue
                 if tuple(src.shape) != tuple(t.shape):
                     errors.append(f"size mismatch for {k}: copying a param with shape "
                                   f"{_torch_size(src.shape)} from checkpoint, the shape in "

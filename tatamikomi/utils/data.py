@@ -140,6 +140,10 @@ class TensorDataset(Dataset):
         if any(t.requires_grad for t in self.tensors):
             return default_collate([self[i] for i in indices])     # keep the autograd graph
         idx = np.asarray(indices, dtype=np.intp)
+        n = len(self)
+        bad = (idx >= n) | (idx < -n)
+        if bad.any():                               # PyTorch's message, which names no axis
+            raise IndexError(f"index {idx[bad][0]} is out of bounds for dimension 0 with size {n}")
         return [Tensor._make(t.array[idx]) for t in self.tensors]
 
 
@@ -308,6 +312,12 @@ class DataLoader:
                              "disable multiprocessing.")
         if timeout < 0:
             raise ValueError("timeout option should be non-negative")
+        if num_workers == 0 and prefetch_factor is not None:
+            raise ValueError("prefetch_factor option could only be specified in multiprocessing."
+                             "let num_workers > 0 to enable multiprocessing, otherwise set "
+                             "prefetch_factor to None.")
+        if persistent_workers and num_workers == 0:
+            raise ValueError("persistent_workers option needs num_workers > 0")
         if sampler is not None and shuffle:
             raise ValueError("sampler option is mutually exclusive with shuffle")
         if batch_sampler is not None:
