@@ -68,6 +68,29 @@ def both(case, whole=False):
     assert first_line(ours, whole) == first_line(theirs, whole), f"{ours!r} vs {theirs!r}"
 
 
+def to_numpy(x):
+    """An ndarray of a tensor of either library (or of a Python value)."""
+    if isinstance(x, torch.Tensor):
+        return x.detach().numpy()
+    if isinstance(x, tm.Tensor):
+        return x.detach().numpy()
+    return np.asarray(x)
+
+
+def same_result(case, values=True):
+    """Assert an input both libraries accept gives the same shape, dtype and (if values) values.
+
+    The catalogue's guard against refusing too much: near misses of the bad inputs.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs, ours = case(TORCH), case(OURS)
+    a, b = to_numpy(ours), to_numpy(theirs)
+    assert a.shape == b.shape and a.dtype == b.dtype, f"{a.shape} {a.dtype} vs {b.shape} {b.dtype}"
+    if values:
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
 def params(table, xfail=None):
     """pytest params for a table: {name: case}; names in xfail carry a strict xfail mark.
 

@@ -6,7 +6,7 @@ own catalogue in test_conv_errors.py.
 """
 import numpy as np
 import pytest
-from catalogue import both, ints, params, r
+from catalogue import both, ints, params, r, same_result
 
 
 def x4(L, *shape, dtype="float32"):
@@ -526,3 +526,50 @@ DATA_XFAIL = {}
 @pytest.mark.parametrize("case", params(DATA, DATA_XFAIL))
 def test_data(case):
     both(case)
+
+
+# Near misses that PyTorch accepts: the checks above must not refuse them.
+ACCEPTED = {
+    "linear-1d-weight": lambda L: L.F.linear(r(L, 2, 3), r(L, 3)),
+    "linear-0d-bias": lambda L: L.F.linear(r(L, 2, 3), r(L, 4, 3), r(L)),
+    "linear-row-bias": lambda L: L.F.linear(r(L, 2, 3), r(L, 4, 3), r(L, 1, 4)),
+    "adaptive-2d-input-to-1": lambda L: L.F.adaptive_avg_pool2d(x4(L, 4, 4), 1),
+    "adaptive-5d-input-to-1": lambda L: L.F.adaptive_avg_pool2d(x4(L, 1, 1, 1, 4, 4), 1),
+    "ce-negative-smoothing": lambda L: L.F.cross_entropy(logits(L), labels(L),
+                                                         label_smoothing=-0.1),
+    "ce-soft-negative-smoothing": lambda L: L.F.cross_entropy(
+        logits(L), L.F.softmax(r(L, 2, 3), 1), label_smoothing=-0.1),
+    "ce-uint8-target": lambda L: L.F.cross_entropy(logits(L), labels(L, dtype="uint8")),
+    "nll-1d-input-1-target": lambda L: L.F.nll_loss(r(L, 3), labels(L, 1)[:1]),
+    "mse-int-target": lambda L: L.F.mse_loss(r(L, 3), ints(L, 3)),
+    "max-pool-empty-stride": lambda L: L.F.max_pool2d(x4(L), 2, []),
+    "max-pool-list-kernel": lambda L: L.F.max_pool2d(x4(L), [2]),
+    "max-pool-numpy-kernel": lambda L: L.F.max_pool2d(x4(L), np.int64(2)),
+    "max-pool-tensor-kernel": lambda L: L.F.max_pool2d(x4(L), L.lib.tensor(2)),
+    "max-pool-empty-batch-indices": lambda L: L.F.max_pool2d(x4(L, 0, 2, 4, 4), 2,
+                                                             return_indices=True)[1],
+    "avg-pool-negative-divisor": lambda L: L.F.avg_pool2d(x4(L), 2, divisor_override=-1),
+    "avg-pool-empty-batch": lambda L: L.F.avg_pool2d(x4(L, 0, 2, 4, 4), 2),
+    "dropout-int-p1": lambda L: L.F.dropout(ints(L, 3), 1.0),
+    "dropout-int-p0": lambda L: L.F.dropout(ints(L, 3), 0.0),
+    "bn-2d-input": lambda L: L.F.batch_norm(r(L, 2, 3), r(L, 3) ** 2, r(L, 3) ** 2 + 1),
+    "bn-empty-batch": lambda L: L.F.batch_norm(x4(L, 0, 3, 2, 2), None, None, training=True),
+    "softmax-int-with-dtype": lambda L: L.F.softmax(ints(L, 3), 0, dtype=L.lib.float32),
+    "linear-on-cpu": lambda L: L.nn.Linear(2, 3, device="cpu").weight.detach() * 0,
+    "conv-float64-on-cpu": lambda L: L.nn.Conv2d(1, 2, 3, dtype=L.lib.float64,
+                                                 device=L.lib.device("cpu")).bias.detach() * 0,
+    "batchnorm-float64": lambda L: L.nn.BatchNorm2d(3, dtype=L.lib.float64).running_var,
+    "module-to-cpu": lambda L: L.nn.Linear(2, 2).to("cpu", L.lib.float64).bias.detach() * 0,
+    "sequential-insert-end": lambda L: len(L.nn.Sequential(L.nn.ReLU()).insert(1, L.nn.Tanh())),
+    "module-list-insert-past-end": lambda L: [len(m) for m in [L.nn.ModuleList([L.nn.ReLU()])]
+                                              if m.insert(3, L.nn.Tanh()) or True],
+    "sgd-set-of-params": lambda L: len(L.optim.SGD(set(params_of(L)), lr=0.1).param_groups),
+    "sgd-negative-dampening": lambda L: len(opt(L, momentum=0.9, dampening=-1).param_groups),
+    "loader-no-batching": lambda L: next(iter(L.data.DataLoader(ds(L), batch_size=None)))[0],
+    "loader-workers-0-prefetch-none": lambda L: len(L.data.DataLoader(ds(L), batch_size=3)),
+}
+
+
+@pytest.mark.parametrize("case", params(ACCEPTED))
+def test_accepted(case):
+    same_result(case)

@@ -5,7 +5,7 @@ and must raise the same exception type with the same first line.
 """
 import numpy as np
 import pytest
-from catalogue import both, ints, params, r
+from catalogue import both, ints, params, r, same_result
 
 BIG = 2 ** 61          # float32 elements: 2**63 bytes, past what a storage size can count
 HUGE = 2 ** 40         # 4 TiB of float32: counts fine, no machine allocates it
@@ -497,3 +497,50 @@ TENSOR_XFAIL = {
 @pytest.mark.parametrize("case", params(TENSOR, TENSOR_XFAIL))
 def test_tensor_methods(case):
     both(case)
+
+
+# Near misses that PyTorch accepts: the checks above must not refuse them.
+ACCEPTED = {
+    "tensor-uint8-wraps-negative": lambda L: L.lib.tensor([-1, -129], dtype=L.lib.uint8),
+    "tensor-empty-rows": lambda L: L.lib.tensor([[], [1]]),
+    "tensor-large-float": lambda L: L.lib.tensor(2 ** 70, dtype=L.lib.float32),
+    "tensor-int64-min": lambda L: L.lib.tensor([-2 ** 63, 2 ** 63 - 1]),
+    "tensor-dtype-python-float": lambda L: L.lib.tensor([1, 2], dtype=float),
+    "tensor-tuple-rows": lambda L: L.lib.tensor([[1, 2], (3, 4)]),
+    "tensor-numpy-rows": lambda L: L.lib.tensor([np.array([1.5, 2.0]), np.array([3.0, 4.0])]),
+    "zeros-bool-later-size": lambda L: L.lib.zeros(2, True),
+    "zeros-dtype-python-int": lambda L: L.lib.zeros(2, dtype=int),
+    "zeros-numpy-size": lambda L: L.lib.zeros(np.int64(2)),
+    "zeros-tensor-size": lambda L: L.lib.zeros(L.lib.tensor(3)),
+    "zeros-cpu-index": lambda L: L.lib.zeros(2, device="cpu:0"),
+    "zeros-cpu-device": lambda L: L.lib.zeros(2, device=L.lib.device("cpu")),
+    "ones-empty-list": lambda L: L.lib.ones([]),
+    "full-float-into-int": lambda L: L.lib.full((2,), 1.5, dtype=L.lib.int64),
+    "full-bool": lambda L: L.lib.full((2,), True),
+    "eye-bool": lambda L: L.lib.eye(3, dtype=L.lib.bool),
+    "arange-float-into-int": lambda L: L.lib.arange(0.5, 3, dtype=L.lib.int64),
+    "arange-uint8-wraps": lambda L: L.lib.arange(300, dtype=L.lib.uint8),
+    "arange-negative-step": lambda L: L.lib.arange(5, 0, -2),
+    "linspace-int": lambda L: L.lib.linspace(0, 1, 5, dtype=L.lib.int64),
+    "linspace-zero-steps": lambda L: L.lib.linspace(0, 1, 0),
+    # random draws: shape and dtype compared (times 0: the draws differ)
+    "rand-float16": lambda L: L.lib.rand(2, dtype=L.lib.float16) * 0,
+    "randint-uint8-full-range": lambda L: L.lib.randint(0, 256, (3,), dtype=L.lib.uint8) * 0,
+    "randint-float-dtype": lambda L: L.lib.randint(0, 5, (3,), dtype=L.lib.float32) * 0,
+    "randperm-uint8-256": lambda L: L.lib.randperm(256, dtype=L.lib.uint8) * 0,
+    "randperm-float-requires-grad": lambda L: L.lib.randperm(
+        3, dtype=L.lib.float32, requires_grad=True).requires_grad,
+    "cat-mixed-dtypes": lambda L: L.lib.cat([ints(L, 2), r(L, 2)]),
+    "cat-tuple": lambda L: L.lib.cat((r(L, 2), r(L, 1))),
+    "stack-negative-dim": lambda L: L.lib.stack([r(L, 2), r(L, 2)], -1),
+    "where-uint8-condition": lambda L: L.lib.where(ints(L, 2, dtype="uint8"), r(L, 2), 0.0),
+    "where-number-branches": lambda L: L.lib.where(r(L, 3) > 0, 1.0, 2.0),
+    "matmul-batch-broadcast": lambda L: L.lib.matmul(r(L, 2, 1, 2, 3), r(L, 3, 3, 2)),
+    "matmul-folded-batch": lambda L: L.lib.matmul(r(L, 2, 2, 3), r(L, 3, 2)),
+    "sum-negative-dims": lambda L: L.lib.sum(r(L, 2, 3), (0, -1)),
+}
+
+
+@pytest.mark.parametrize("case", params(ACCEPTED))
+def test_accepted(case):
+    same_result(case)

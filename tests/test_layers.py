@@ -919,3 +919,49 @@ def size_as_ours(fn):
 def test_errors(i):
     assert_same_error(lambda: ERRORS[i](*LIBS["ours"]),
                       size_as_ours(lambda: ERRORS[i](*LIBS["torch"])))
+
+
+# ----- empty batches: PyTorch returns empty outputs (and empty gradients), not errors
+
+EMPTY_BATCH = {
+    "max-pool": lambda nn: nn.MaxPool2d(2),
+    "max-pool-padded-ceil": lambda nn: nn.MaxPool2d(3, 2, 1, ceil_mode=True),
+    "avg-pool": lambda nn: nn.AvgPool2d(2),
+    "avg-pool-no-pad-count": lambda nn: nn.AvgPool2d(3, 1, 1, count_include_pad=False),
+    "batchnorm": lambda nn: nn.BatchNorm2d(3),
+    "batchnorm-cumulative": lambda nn: nn.BatchNorm2d(3, momentum=None),
+    "batchnorm-no-stats": lambda nn: nn.BatchNorm2d(3, affine=False, track_running_stats=False),
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("factory", EMPTY_BATCH.values(), ids=EMPTY_BATCH.keys())
+def test_empty_batch_in_training(factory, dtype):
+    """Output shape and dtype, gradients and (for BatchNorm2d) untouched running stats."""
+    run_module(factory, rand(0, 3, 5, 5, dtype=dtype), dtype, steps=2)
+
+
+def test_empty_batch_max_pool_indices():
+    y, idx = tm.nn.functional.max_pool2d(tm.zeros(0, 2, 4, 4), 2, return_indices=True)
+    ty, tidx = torch.nn.functional.max_pool2d(torch.zeros(0, 2, 4, 4), 2, return_indices=True)
+    assert tuple(idx.shape) == tuple(tidx.shape) == (0, 2, 2, 2)
+    assert str(idx.dtype) == "tatamikomi.int64" and str(y.dtype) == "tatamikomi.float32"
+
+
+# ----- device= and dtype= on layers: the CPU by any name; the dtype honoured
+
+@pytest.mark.parametrize("device", ["cpu", "cpu:0", None, "device"])
+@pytest.mark.parametrize("factory", [lambda nn, **kw: nn.Linear(3, 2, **kw),
+                                     lambda nn, **kw: nn.Conv2d(2, 4, 3, **kw),
+                                     lambda nn, **kw: nn.BatchNorm2d(3, **kw)],
+                         ids=["Linear", "Conv2d", "BatchNorm2d"])
+def test_layers_take_device_and_dtype(factory, device):
+    built = {}
+    for name, (lib, nn, _) in LIBS.items():
+        where = lib.device("cpu") if device == "device" else device
+        built[name] = factory(nn, device=where, dtype=lib.float64)
+    for (ka, a), (kb, b) in zip(built["ours"].state_dict().items(),
+                                built["torch"].state_dict().items()):
+        assert ka == kb and tuple(a.shape) == tuple(b.shape)
+        assert str(a.dtype).split(".")[-1] == str(b.dtype).split(".")[-1]
+    assert all(str(p.device) == "cpu" for p in built["ours"].parameters())

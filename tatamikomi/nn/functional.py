@@ -370,7 +370,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                          f"size {input.shape}")
     C = input.size(1)
     if input.numel() == 0:                      # nothing to normalize, no statistics to fold in
-        return input * 0
+        none = np.zeros(C, input.array.dtype)    # (weight and bias still get zero gradients)
+        return L.BatchNorm.apply(input, weight, bias, mean=none, var=none + 1, eps=eps,
+                                 batch_stats=False)
     for name, t in (("running_mean", running_mean), ("running_var", running_var),
                     ("weight", weight), ("bias", bias)):
         if t is None and not training and name.startswith("running"):
