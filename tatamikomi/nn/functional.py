@@ -1,19 +1,17 @@
 """tatamikomi.nn.functional: PyTorch's signatures and error messages over our ops."""
-import warnings
-
 import numpy as np
 
 from .. import dtypes, ops
 from ..creation import int_tuple
-from ..dtypes import type_name
 from ..ops import layers as L
-from ..ops import loss as losses
 from ..ops import pool as P
 from ..ops.conv import Conv2d, IntConv2d
 from ..ops.matmul import check as check_matmul
 from ..random import default_generator
 from ..tensor import Tensor, _dim
 from . import _conv_args
+from ._losses import _tensor  # the losses and softmax live there; re-exported below
+from ._losses import cross_entropy, log_softmax, mse_loss, nll_loss, softmax  # noqa: F401
 
 PAD_MODES = ("constant", "reflect", "replicate", "circular")
 
@@ -84,13 +82,6 @@ def pad(input, pad, mode="constant", value=None):  # noqa: A002 - PyTorch's name
     pad = tuple(int(p) for p in pad)
     _pad_checks(input, pad, mode, value)
     return ops.Pad.apply(input, pad=pad, mode=mode, value=0.0 if value is None else value)
-
-
-def _tensor(fn, name, pos, x, optional=False):
-    """PyTorch's TypeError when an argument that must be a Tensor is something else."""
-    if not isinstance(x, Tensor) and not (optional and x is None):
-        raise TypeError(f"{fn}(): argument '{name}' (position {pos}) must be Tensor, not "
-                        f"{type_name(x)}")
 
 
 def relu(input, inplace=False):  # noqa: A002
@@ -406,198 +397,3 @@ def _batch_norm_dtypes(x, params):
         if x.dtype == dtypes.float32:
             raise RuntimeError("mixed dtype (CPU): expect parameter to have scalar type of Float")
         raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
-
-
-# ----- softmax and losses
-def _softmax(fn, input, dim, dtype):
-    """input (cast to dtype) and the normalized dim, with PyTorch's checks."""
-    _tensor(fn, "input", 1, input)
-    dtype = dtypes.check(fn, dtype)
-    x = input if dtype is None else input.type(dtype)
-    axis = _dim(_softmax_dim(x, dim), x.ndim)
-    _floating_logits(fn, x, axis)
-    return x, axis
-
-
-def _floating_logits(fn, x, axis):
-    if not x.dtype.is_floating_point:           # PyTorch names the kernel that refused
-        kernel = "lastdim_kernel_impl" if axis == max(x.ndim - 1, 0) else "kernel_impl"
-        raise NotImplementedError(f"\"{fn}_{kernel}\" not implemented for "
-                                  f"'{x.dtype.torch_name}'")
-
-
-def log_softmax(input, dim=None, _stacklevel=3, dtype=None):  # noqa: A002
-    x, axis = _softmax("log_softmax", input, dim, dtype)
-    return losses.LogSoftmax.apply(x, axis=axis)
-
-
-def softmax(input, dim=None, _stacklevel=3, dtype=None):  # noqa: A002
-    x, axis = _softmax("softmax", input, dim, dtype)
-    return losses.Softmax.apply(x, axis=axis)
-
-
-def _softmax_dim(x, dim):
-    if dim is not None:
-        return dim
-    return 0 if x.ndim in (0, 1, 3) else 1                # PyTorch's legacy implicit choice
-
-
-def _reduce(loss, reduction):
-    if reduction == "mean":
-        return loss.mean()
-    if reduction == "sum":
-        return loss.sum()
-    return loss
-
-
-def _check_reduction(reduction):
-    if reduction not in ("none", "mean", "sum"):
-        raise ValueError(f"{reduction} is not a valid value for reduction")
-
-
-def _nll_checks(x, target, weight, ignore_index):
-    """Shape, dtype and range checks of an NLL on log-probabilities x, in PyTorch's order.
-
-    Shapes: x (C,) with target () or (1,), x (N, C) with target (N,), x (N, C, d1, ...) with
-    target (N, d1, ...).
-    """
-    if x.ndim < 1:
-        raise ValueError(f"Expected 1 or more dimensions (got {x.ndim})")
-    if x.ndim != 1 and target.ndim and x.shape[0] != target.shape[0]:
-        raise ValueError(f"Expected input batch_size ({x.shape[0]}) to match target batch_size "
-                         f"({target.shape[0]}).")
-    C = x.shape[0] if x.ndim == 1 else x.shape[1]
-    if x.ndim <= 2:
-        if target.ndim > 1:
-            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
-        if weight is not None and (weight.ndim != 1 or weight.numel() != C):
-            raise RuntimeError(f"weight tensor should be defined either for all {C} classes or "
-                               f"no classes but got weight tensor of shape: "
-                               f"{list(weight.shape)}")
-    elif x.ndim == 4:
-        if target.ndim != 3:
-            raise RuntimeError(f"only batches of spatial targets supported (3D tensors) but got "
-                               f"targets of dimension: {target.ndim}")
-        if tuple(target.shape) != (x.shape[0],) + tuple(x.shape[2:]):
-            raise RuntimeError(f"size mismatch (got input: {list(x.shape)} , target: "
-                               f"{list(target.shape)}")
-    elif tuple(target.shape[1:]) != tuple(x.shape[2:]):
-        raise RuntimeError(f"Expected target size {[x.shape[0]] + list(x.shape[2:])}, got "
-                           f"{list(target.shape)}")
-    if x.ndim > 2 and weight is not None and weight.numel() != C:
-        raise RuntimeError("weight tensor should be defined either for all or no classes")
-    if target.dtype not in (dtypes.int64, dtypes.uint8):
-        raise RuntimeError(f"expected target dtype to be Long or Byte, but got "
-                           f"{target.dtype.torch_name}")
-    if weight is not None and weight.dtype != x.dtype:
-        raise RuntimeError(f"expected scalar type {x.dtype.torch_name} but found "
-                           f"{weight.dtype.torch_name}")
-    t = target.array
-    bad = (t != ignore_index) & ((t < 0) | (t >= C))
-    if bad.any():
-        raise IndexError(f"Target {t[bad].reshape(-1)[0]} is out of bounds.")
-
-
-def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100,  # noqa: A002
-             reduce=None, reduction="mean"):
-    """Negative log likelihood of the target classes. Shapes: (N, C, *), (N, *) -> ()."""
-    _check_reduction(reduction)
-    _tensor("nll_loss_nd", "input", 1, input)
-    _tensor("nll_loss_nd", "target", 2, target)
-    _tensor("nll_loss_nd", "weight", 3, weight, optional=True)
-    _nll_checks(input, target, weight, ignore_index)
-    x = input if input.ndim > 1 else input.unsqueeze(0)
-    t = target if target.ndim else target.unsqueeze(0)
-    w = None if weight is None else weight.array
-    y = losses.NLLLoss.apply(x, target=t.array.astype(np.int64), weight=w,
-                             ignore_index=ignore_index, reduction=reduction)
-    return y.squeeze(0) if input.ndim == 1 and reduction == "none" else y
-
-
-def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,  # noqa: A002
-                  reduce=None, reduction="mean", label_smoothing=0.0):
-    """log_softmax then NLL, with class-index or class-probability targets and smoothing.
-
-    Shapes: input (N, C, *) or (C,), target (N, *) class indices or input's shape
-    probabilities -> () or (N, *) for reduction='none'.
-    """
-    _check_reduction(reduction)
-    _tensor("cross_entropy_loss", "input", 1, input)
-    _tensor("cross_entropy_loss", "target", 2, target)
-    _tensor("cross_entropy_loss", "weight", 3, weight, optional=True)
-    class_dim = 0 if input.ndim == 1 else 1
-    if target.shape == input.shape:             # PyTorch reads equal shapes as probabilities
-        return _soft_cross_entropy(input, target, weight, reduction, ignore_index,
-                                   label_smoothing, class_dim)
-    _check_smoothing(label_smoothing)
-    _floating_logits("log_softmax", input, _dim(class_dim, input.ndim))
-    _nll_checks(input, target, weight, ignore_index)
-    plain = (weight is None and label_smoothing <= 0 and reduction == "mean" and input.ndim == 2
-             and not (target.array == ignore_index).any())
-    if plain:
-        return losses.CrossEntropy.apply(input, target=target.array.astype(np.int64))
-    logp = log_softmax(input, class_dim)
-    loss = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
-    if label_smoothing <= 0:
-        return loss
-    # PyTorch's smoothing: mix in the mean over classes of -logp, normalized like the NLL term
-    # (Szegedy et al., 2016).
-    C = input.shape[class_dim]
-    wshape = (1, -1) + (1,) * (input.ndim - 2)
-    smooth = -(logp if weight is None else logp * weight.reshape(wshape)).sum(class_dim)
-    keep = Tensor._make((target.array != ignore_index).astype(smooth.array.dtype))
-    smooth = smooth * keep
-    if reduction == "mean":
-        if weight is None:
-            denom = keep.array.sum()
-        else:
-            denom = weight.array[target.array[target.array != ignore_index]].sum()
-        smooth = smooth.sum() / float(denom)
-    elif reduction == "sum":
-        smooth = smooth.sum()
-    return loss * (1 - label_smoothing) + smooth * (label_smoothing / C)
-
-
-def _check_smoothing(label_smoothing):
-    # PyTorch checks the range only where smoothing applies: a negative value means none
-    if label_smoothing > 1.0:
-        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: "
-                           f"{label_smoothing:g}")            # printed as C++ prints a double
-
-
-def _soft_cross_entropy(input, target, weight, reduction, ignore_index, label_smoothing,
-                        class_dim):
-    if not target.dtype.is_floating_point:
-        raise RuntimeError(f"Expected floating point type for target with class probabilities, "
-                           f"got {target.dtype.torch_name}")
-    if ignore_index >= 0:
-        raise RuntimeError("ignore_index is not supported for floating point target")
-    _floating_logits("log_softmax", input, _dim(class_dim, input.ndim))
-    C = input.shape[class_dim]
-    if weight is not None and (weight.ndim != 1 or weight.numel() != C):
-        raise RuntimeError(f"cross_entropy: weight tensor should be defined either for all {C} "
-                           f"classes or no classes but got weight tensor of shape: "
-                           f"{list(weight.shape)}")
-    _check_smoothing(label_smoothing)
-    if label_smoothing > 0:
-        target = target * (1 - label_smoothing) + label_smoothing / C
-    logp = log_softmax(input, class_dim)
-    wshape = (1, -1) + (1,) * (input.ndim - 2) if input.ndim > 1 else (-1,)
-    prod = logp * target if weight is None else logp * target * weight.reshape(wshape)
-    loss = -prod.sum(class_dim)
-    if reduction == "mean":
-        return loss.sum() / max(input.numel() // C, 1) if input.ndim > 1 else loss
-    return loss.sum() if reduction == "sum" else loss
-
-
-def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):  # noqa: A002
-    """Mean (or sum) of squared differences. Shapes: two shapes that broadcast -> ()."""
-    if target.size() != input.size():           # a list fails here, as in PyTorch
-        warnings.warn(f"Using a target size ({target.shape}) that is different to the input size "
-                      f"({input.shape}). This will likely lead to incorrect results due to "
-                      "broadcasting. Please ensure they have the same size.", stacklevel=2)
-    diff = input - target                       # PyTorch broadcasts before reading reduction
-    _check_reduction(reduction)
-    if not diff.dtype.is_floating_point:
-        raise NotImplementedError(f"\"mse_cpu\" not implemented for '{diff.dtype.torch_name}'")
-    return _reduce(diff ** 2, reduction)
