@@ -61,6 +61,13 @@ from .dtypes import (bool, dtype, float16, float32, float64, get_default_dtype, 
 from .functions import (argmax, argmin, clamp, exp, flatten, is_tensor, log, matmul, max,
                         maximum, mean, min, minimum, numel, permute, relu, reshape, sigmoid,
                         squeeze, sum, tanh, transpose, unsqueeze, where)
+from .ops.indexing import (argsort, gather, index_select, masked_fill, nonzero, scatter,
+                           scatter_add, sort, topk)
+from .ops.matmul import bmm, dot, einsum, mm, mv, outer
+from .ops.shape import (chunk, flip, meshgrid, movedim, narrow, repeat_interleave, roll, split,
+                        tile, unbind)
+from .ops.stats import (all, amax, amin, any, count_nonzero, cumsum, logsumexp, norm, prod, std,
+                        std_mean, var, var_mean)
 from .random import Generator, get_rng_state, initial_seed, manual_seed, set_rng_state
 from .serialization import load, save
 from .tensor import Size, Tensor
@@ -71,5 +78,9 @@ half = float16
 long = int64
 int = int32
 from . import nn, optim, utils  # as torch.nn, torch.optim, torch.utils come with `import torch`
+from . import functions as _functions
+
+for _name in ops.math.UNARY:         # torch.sin(x) and the rest, with torch's argument checks
+    globals().setdefault(_name, _functions._method(_name))
 
 __version__ = "0.1.0"

@@ -503,12 +503,6 @@ class Tensor:
     def argmin(self, dim=None, keepdim=False):
         return ops.arg_extreme(self, dim, keepdim, largest=False)
 
-    def all(self):
-        return Tensor._make(np.asarray(self.array.all()))
-
-    def any(self):
-        return Tensor._make(np.asarray(self.array.any()))
-
     # ----- in place (PyTorch refuses these on a leaf that requires grad while recording)
     def _check_inplace(self):
         if not (self._requires_grad and is_grad_enabled()):
@@ -627,7 +621,12 @@ def _rebuild(array, requires_grad):
 
 
 from . import ops  # noqa: E402 - the one back-edge: ops build Tensors, Tensor methods call ops
-from .ops import math as _math  # noqa: E402 - ops may be half-imported here; its math is not
+# ops may be half-imported here (the package imports it first); its submodules are whole
+from .ops import indexing as _indexing  # noqa: E402
+from .ops import math as _math  # noqa: E402
+from .ops import matmul as _matmul  # noqa: E402
+from .ops import shape as _shape  # noqa: E402
+from .ops import stats as _stats  # noqa: E402
 
 
 def _math_methods(name, keeps_int):
@@ -652,3 +651,46 @@ for _name, _row in _math.UNARY.items():
     _method, _inplace = _math_methods(_name, _row[3])
     setattr(Tensor, _name, _method)
     setattr(Tensor, _name + "_", _inplace)
+
+
+# Methods that are the ops' own functions, tensor first: x.gather(1, i) is gather(x, 1, i).
+for _fn in (_indexing.gather, _indexing.scatter, _indexing.scatter_add, _indexing.index_select,
+            _indexing.masked_fill, _indexing.topk, _indexing.sort, _indexing.argsort,
+            _indexing.nonzero, _shape.split, _shape.chunk, _shape.unbind, _shape.narrow,
+            _shape.flip, _shape.roll, _shape.repeat, _shape.tile, _shape.repeat_interleave,
+            _shape.movedim, _stats.var, _stats.std, _stats.prod, _stats.cumsum, _stats.amax,
+            _stats.amin, _stats.norm, _stats.logsumexp, _stats.all, _stats.any,
+            _stats.count_nonzero, _matmul.mm, _matmul.bmm, _matmul.mv, _matmul.dot,
+            _matmul.outer):
+    setattr(Tensor, _fn.__name__, _fn)
+
+
+def _inplace_of(name):
+    def inplace(self, *args, **kwargs):
+        self._check_inplace()
+        return self._assign(getattr(self._alias(), name)(*args, **kwargs))
+    inplace.__name__ = name + "_"
+    return inplace
+
+
+for _name in ("scatter", "scatter_add", "masked_fill"):
+    setattr(Tensor, _name + "_", _inplace_of(_name))
+
+
+def _numpy_names(fn):
+    """Accept NumPy's axis= and keepdims= for dim= and keepdim=, as PyTorch does."""
+    def method(*args, **kwargs):
+        if "axis" in kwargs:
+            kwargs["dim"] = kwargs.pop("axis")
+        if "keepdims" in kwargs:
+            kwargs["keepdim"] = kwargs.pop("keepdims")
+        return fn(*args, **kwargs)
+    method.__name__, method.__doc__, method.__wrapped__ = fn.__name__, fn.__doc__, fn
+    return method
+
+
+for _name in ("sum", "mean", "argmax", "argmin", "max", "min", "std", "var", "amax", "amin",
+              "prod", "cumsum", "softmax", "log_softmax", "squeeze", "unsqueeze", "all", "any",
+              "logsumexp", "flatten", "size", "chunk", "split", "unbind", "cat"):
+    if hasattr(Tensor, _name):
+        setattr(Tensor, _name, _numpy_names(getattr(Tensor, _name)))

@@ -120,7 +120,9 @@ def _cycles():
 
 
 def test_the_one_import_cycle_is_tensor_and_ops():
-    # STYLE.md's one back-edge: the last line of tensor.py imports ops, whose functions build
+    # STYLE.md's one back-edge: the bottom of tensor.py imports ops, whose functions build
     # Tensors; x + y must find them. The autograd engine sits below tensor.py and imports nothing
     # of it, so every other import in the package, function-level ones included, points one way.
-    assert _cycles() == [{"tatamikomi.tensor", "tatamikomi.ops"}]
+    (cycle,) = _cycles()
+    assert {"tatamikomi.tensor", "tatamikomi.ops"} <= cycle
+    assert all(m == "tatamikomi.tensor" or m.startswith("tatamikomi.ops") for m in cycle), cycle

@@ -87,3 +87,83 @@ def _broadcast(a, b):
             raise RuntimeError(f"The size of tensor a ({a[i]}) must match the size of tensor b "
                                f"({b[i]}) at non-singleton dimension {i}")
     return tuple(max(x, y) if 0 not in (x, y) else 0 for x, y in zip(a, b))
+
+
+class Einsum(Function):
+    """np.einsum with its gradient: for each operand, the einsum of gy with the others that
+    yields that operand's subscripts (axes it alone sums over come back by broadcasting)."""
+
+    def forward(self, *arrays, inputs, output):
+        self.subs, self.out = inputs, output
+        self.save_for_backward(*arrays)
+        return np.asarray(np.einsum(f"{','.join(inputs)}->{output}", *arrays))
+
+    def backward(self, gy):
+        grads = []
+        for i, (s, a) in enumerate(zip(self.subs, self.saved)):
+            if not self.needs_input_grad[i]:
+                grads.append(None)
+                continue
+            if len(set(s)) != len(s) or "." in s:
+                raise NotImplementedError("einsum backward with a repeated index or '...' in an "
+                                          "operand")
+            others = [(t, b) for j, (t, b) in enumerate(zip(self.subs, self.saved)) if j != i]
+            seen = set(self.out) | {c for t, _ in others for c in t}
+            kept = "".join(c for c in s if c in seen)
+            g = np.einsum(",".join([self.out] + [t for t, _ in others]) + "->" + kept, gy,
+                          *(b for _, b in others))
+            if kept != s:                        # an axis only this operand had: broadcast back
+                g = np.broadcast_to(np.expand_dims(g, [k for k, c in enumerate(s)
+                                                       if c not in kept]), a.shape)
+            grads.append(np.ascontiguousarray(g, gy.dtype))
+        return tuple(grads)
+
+
+def einsum(equation, *operands):
+    """Einstein summation over the operands' labelled axes, as torch.einsum."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    eq = equation.replace(" ", "")
+    lhs, _, out = eq.partition("->")
+    inputs = lhs.split(",")
+    if "->" not in eq:                  # implicit output: the labels used once, in order
+        letters = [c for c in lhs if c.isalpha()]
+        out = ("..." if "..." in lhs else "") + "".join(sorted(c for c in set(letters)
+                                                             if letters.count(c) == 1))
+    if len(inputs) != len(operands):
+        raise RuntimeError("einsum(): more operands were provided than specified in the equation"
+                           if len(operands) > len(inputs) else
+                           "einsum(): fewer operands were provided than specified in the "
+                           "equation")
+    return Einsum.apply(*operands, inputs=tuple(inputs), output=out)
+
+
+def mm(input, mat2):  # noqa: A002 - PyTorch's names
+    if input.ndim != 2 or mat2.ndim != 2:
+        raise RuntimeError(f"{'self' if input.ndim != 2 else 'mat2'} must be a matrix")
+    return input @ mat2
+
+
+def bmm(input, mat2):  # noqa: A002
+    if input.ndim != 3 or mat2.ndim != 3:
+        raise RuntimeError(f"batch{1 if input.ndim != 3 else 2} must be a 3D tensor")
+    if input.shape[0] != mat2.shape[0] or input.shape[2] != mat2.shape[1]:
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                           f"[{input.shape[0]}, {input.shape[2]}] but got: [{mat2.shape[0]}, "
+                           f"{mat2.shape[1]}].")
+    return input @ mat2
+
+
+def mv(input, vec):  # noqa: A002
+    return input @ vec
+
+
+def dot(input, tensor):  # noqa: A002
+    if input.ndim != 1 or tensor.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {tensor.ndim}D "
+                           "tensors")
+    return input @ tensor
+
+
+def outer(input, vec2):  # noqa: A002
+    return input.reshape(-1, 1) * vec2.reshape(1, -1)
