@@ -5,6 +5,8 @@ import http.server
 import os
 import socket
 import threading
+import tracemalloc
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +55,15 @@ def tiny():
 @pytest.fixture(autouse=True)
 def no_data_env(monkeypatch):
     monkeypatch.delenv("TATAMIKOMI_DATA", raising=False)   # the user's folder must not leak in
+    # the tiny files written here are not MNIST's: their md5s differ by design
+    monkeypatch.setenv(datasets.CHECK_MD5, "0")
+
+
+def with_md5s_of(monkeypatch, arrays):
+    """Check md5s again, with the tiny arrays' files standing in for MNIST's."""
+    monkeypatch.delenv(datasets.CHECK_MD5)
+    monkeypatch.setattr(datasets, "RAW_MD5S",
+                        {n: hashlib.md5(idx_bytes(a)).hexdigest() for n, a in arrays.items()})
 
 
 # ----- reading
@@ -181,6 +192,61 @@ def test_missing_files_name_every_path(tmp_path, tiny, monkeypatch):
     assert f"{NAMES[0]}.gz" not in msg                    # the images were found
 
 
+@pytest.mark.parametrize("gz", [False, True], ids=["raw", "gz"])
+def test_a_changed_byte_fails_the_md5_check_naming_the_file(tmp_path, tiny, monkeypatch, gz):
+    with_md5s_of(monkeypatch, tiny)
+    raw = tmp_path / "MNIST" / "raw"
+    write_raw(raw, tiny, gz=gz)
+    datasets.MNIST(tmp_path)                                # intact: loads
+    changed = dict(tiny)
+    changed[NAMES[0]] = tiny[NAMES[0]].copy()
+    changed[NAMES[0]][3, 4, 5] ^= 1                         # one pixel, one bit
+    write_raw(raw, changed, gz=gz, names=NAMES[:1])        # a new file: checked again
+    name = NAMES[0] + (".gz" if gz else "")
+    with pytest.raises(RuntimeError, match=f"{name}: md5 .* is not MNIST's .*TATAMIKOMI_CHECK"):
+        datasets.MNIST(tmp_path)
+    datasets.MNIST(tmp_path, train=False)                   # the test split is untouched
+    monkeypatch.setenv(datasets.CHECK_MD5, "0")             # changed on purpose: the opt-out
+    np.testing.assert_array_equal(datasets.MNIST(tmp_path).data.array, changed[NAMES[0]])
+
+
+def test_a_label_out_of_range_fails_at_load_naming_the_file(tmp_path, tiny):
+    tiny[NAMES[1]][6] = 200
+    write_raw(tmp_path / "MNIST" / "raw", tiny)
+    with pytest.raises(RuntimeError, match=f"{NAMES[1]}: label 200 at index 6 is not a class 0-9"):
+        datasets.MNIST(tmp_path)
+    datasets.MNIST(tmp_path, train=False)
+
+
+def gzip_of(header, n_zeros, chunk=1 << 22):
+    """header followed by n_zeros zero bytes, gzipped a chunk at a time."""
+    z = zlib.compressobj(9, zlib.DEFLATED, 31)             # 31: the gzip container
+    parts, zeros = [z.compress(header)], bytes(chunk)
+    for start in range(0, n_zeros, chunk):
+        parts.append(z.compress(zeros[:min(chunk, n_zeros - start)]))
+    return b"".join(parts + [z.flush()])
+
+
+@pytest.mark.parametrize("dims, n_zeros, why", [
+    ((250_000, 28, 28), 250_000 * 784, "holds at most 60000 x 28 x 28"),
+    ((10, 28, 28), 200 * 2 ** 20, "has trailing bytes"),
+    ((60000, 28, 28), 10 * 784, "truncated"),
+])
+def test_a_gzip_bomb_is_refused_before_it_inflates(tmp_path, tiny, dims, n_zeros, why):
+    raw = tmp_path / "MNIST" / "raw"
+    write_raw(raw, tiny, gz=True)
+    header = bytes([0, 0, 8, 3]) + np.array(dims, ">u4").tobytes()
+    (raw / f"{NAMES[0]}.gz").write_bytes(gzip_of(header, n_zeros))
+    tracemalloc.start()
+    try:
+        with pytest.raises(RuntimeError, match=f"{NAMES[0]}.gz: .*{why}"):
+            datasets.MNIST(tmp_path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 60 * 2 ** 20               # at most one real train-images file, never 200 MB
+
+
 def test_tatamikomi_data_fallback(tmp_path, tiny, monkeypatch):
     write_raw(tmp_path / "shared", tiny, gz=True)
     monkeypatch.setenv("TATAMIKOMI_DATA", str(tmp_path / "shared"))
@@ -306,6 +372,19 @@ def test_class_attribute_override(tmp_path, tiny, serve, mirror_files, monkeypat
     assert_downloaded(tmp_path / "root", tiny)
 
 
+def test_raw_file_failing_its_md5_is_downloaded_again(tmp_path, tiny, serve, mirror_files,
+                                                      monkeypatch):
+    with_md5s_of(monkeypatch, tiny)
+    good, _, resources = mirror_files
+    url, server = serve(good)
+    raw = tmp_path / "root" / "MNIST" / "raw"
+    changed = dict(tiny, **{NAMES[1]: (tiny[NAMES[1]] + 1) % 10})    # valid labels, wrong md5
+    write_raw(raw, changed)
+    ds = datasets.MNIST(tmp_path / "root", download=True, mirrors=[url], resources=resources)
+    np.testing.assert_array_equal(ds.targets.array, tiny[NAMES[1]])
+    assert server.requests == [f"/{NAMES[1]}.gz"]
+
+
 def test_corrupt_raw_file_is_replaced(tmp_path, tiny, serve, mirror_files):
     good, _, resources = mirror_files
     url, _ = serve(good)
@@ -351,7 +430,8 @@ REAL = Path(os.environ.get("TATAMIKOMI_MNIST_RAW")
 
 
 @pytest.mark.skipif(not REAL.is_dir(), reason=f"no MNIST copy at {REAL}")
-def test_real_mnist(tmp_path):
+def test_real_mnist(tmp_path, monkeypatch):
+    monkeypatch.delenv(datasets.CHECK_MD5)                # the real files pass their md5s
     raw = tmp_path / "MNIST" / "raw"
     raw.mkdir(parents=True)
     for name in NAMES:
@@ -371,3 +451,17 @@ def test_real_mnist(tmp_path):
     x, y = next(iter(DataLoader(train, batch_size=1000)))
     assert x.shape == (1000, 1, 28, 28) and y[:3].tolist() == [5, 0, 4]
     np.testing.assert_array_equal(x.array[999], train[999][0].array)
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason=f"no MNIST copy at {REAL}")
+def test_real_labels_with_one_label_changed_fail_their_md5(tmp_path, monkeypatch):
+    monkeypatch.delenv(datasets.CHECK_MD5)
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    (raw / NAMES[2]).symlink_to((REAL / NAMES[2]).resolve())
+    labels = bytearray((REAL / NAMES[3]).read_bytes())
+    labels[8 + 17] = (labels[8 + 17] + 1) % 10              # still a digit, now the wrong one
+    (raw / NAMES[3]).write_bytes(bytes(labels))             # a copy: never write through a link
+    with pytest.raises(RuntimeError, match=f"{NAMES[3]}: md5 .* is not MNIST's "
+                                           f"{datasets.RAW_MD5S[NAMES[3]]}"):
+        datasets.MNIST(tmp_path, train=False)

@@ -3,10 +3,13 @@ import contextlib
 import gzip
 import hashlib
 import http.client
+import math
 import os
 import sys
 import tempfile
+import time
 import urllib.request
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -24,50 +27,114 @@ RESOURCES = [
     ("t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3"),
     ("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c"),
 ]
-# md5 of the uncompressed files, for users who want to verify a copy (see check_md5)
+# md5 of the uncompressed files: a file of one of these names is checked when loaded, unless
+# $TATAMIKOMI_CHECK_MD5 is "0" (for data changed on purpose, e.g. a subset or relabelled copy)
 RAW_MD5S = {
     "train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
     "train-labels-idx1-ubyte": "a25bea736e30d166cdddb491f175f624",
     "t10k-images-idx3-ubyte": "2646ac647ad5339dbf082846283269ea",
     "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637",
 }
+# The most each file may hold: a header promising more is refused before anything is inflated.
+RAW_SHAPES = {
+    "train-images-idx3-ubyte": (60000, 28, 28),
+    "train-labels-idx1-ubyte": (60000,),
+    "t10k-images-idx3-ubyte": (10000, 28, 28),
+    "t10k-labels-idx1-ubyte": (10000,),
+}
+CHECK_MD5 = "TATAMIKOMI_CHECK_MD5"
+GZIP_RATIO = 1032          # deflate inflates at most ~1032x: bounds what a .gz can honestly hold
+_verified = set()          # (path, device, inode, size, mtime) of files whose md5 matched
 
 
 # ----- IDX files and downloads
 
-def _read_bytes(path):
-    """A file's bytes as a writable uint8 array, gunzipped when the name ends in .gz."""
-    if str(path).endswith(".gz"):
-        try:
-            with gzip.open(path, "rb") as f:
-                return np.frombuffer(bytearray(f.read()), np.uint8)
-        except (OSError, EOFError) as e:              # BadGzipFile, or a gzip cut short
-            raise RuntimeError(f"{path}: not a readable gzip file ({e})") from e
-    return np.fromfile(path, dtype=np.uint8)
+def _open(path):
+    """A binary stream of the file's bytes, gunzipped as they are read when it ends in .gz."""
+    return gzip.open(path, "rb") if str(path).endswith(".gz") else open(path, "rb")
 
 
-def read_idx(path, ndim):
-    """The uint8 array in an IDX file (raw or .gz), with its header checked.
+def _read_exactly(f, out):
+    """Fill the writable buffer out from f; the count read (less at the end of the data)."""
+    view, n = memoryview(out).cast("B"), 0
+    while n < len(view):
+        got = f.readinto(view[n:])
+        if not got:
+            break
+        n += got
+    return n
 
+
+def _checking_md5():
+    return os.environ.get(CHECK_MD5, "1") != "0"
+
+
+def read_idx(path, ndim, max_dims=None, md5=None):
+    """The uint8 array in an IDX file (raw or .gz), with its header checked first.
+
+    max_dims: the largest dims allowed (checked before the data is read, so a .gz claiming more
+    is never inflated); md5: the md5 the file's bytes must have (once per file per process).
     Shapes: the dims the header gives, e.g. (N, 28, 28) for images, (N,) for labels.
     """
-    buf = _read_bytes(path)
-    head = 4 + 4 * ndim
+    gz = str(path).endswith(".gz")
+    try:
+        with _open(path) as f:
+            info = os.fstat(f.fileno())
+            header = f.read(4 + 4 * ndim)
+            dims = _check_header(path, header, ndim, max_dims)
+            need = math.prod(dims)
+            room = info.st_size * GZIP_RATIO if gz else info.st_size - len(header)
+            if need > room:
+                raise RuntimeError(f"{path}: truncated: its header promises "
+                                   f"{' x '.join(map(str, dims))} = {need} bytes of data, but "
+                                   f"the file is {info.st_size} bytes")
+            array = np.empty(need, np.uint8)
+            got = _read_exactly(f, array)
+            extra = len(f.read(1)) if got == need else 0
+    except (OSError, EOFError, zlib.error) as e:
+        if not gz:
+            raise
+        raise RuntimeError(f"{path}: not a readable gzip file ({e})") from e
+    if got != need or extra:
+        what, held = ("truncated", got) if got < need else ("has trailing bytes", "more")
+        raise RuntimeError(f"{path}: {what}: its header promises {' x '.join(map(str, dims))} "
+                           f"= {need} bytes of data, but it holds {held}")
+    if md5 is not None:
+        _check_md5(path, info, header, array, md5)
+    return array.reshape(dims)
+
+
+def _check_header(path, header, ndim, max_dims):
     expect = 0x0800 | ndim                            # 0x08: unsigned bytes; low byte: the rank
-    if buf.size < head:
-        raise RuntimeError(f"{path}: too short for an IDX header ({buf.size} bytes)")
-    magic = int.from_bytes(buf[:4].tobytes(), "big")
+    if len(header) < 4 + 4 * ndim:
+        raise RuntimeError(f"{path}: too short for an IDX header ({len(header)} bytes)")
+    magic = int.from_bytes(header[:4], "big")
     if magic != expect:
         raise RuntimeError(f"{path}: bad IDX magic number {magic} (0x{magic:08x}); expected "
                            f"{expect} (0x{expect:08x}: unsigned bytes, {ndim} dims)")
-    dims = tuple(int(d) for d in buf[4:head].view(">u4"))
-    body = buf[head:]
-    need = int(np.prod(dims, dtype=np.int64))
-    if body.size != need:
-        what = "truncated" if body.size < need else "has trailing bytes"
-        raise RuntimeError(f"{path}: {what}: its header promises {' x '.join(map(str, dims))} = "
-                           f"{need} bytes of data, but it holds {body.size}")
-    return body.reshape(dims)
+    dims = tuple(int.from_bytes(header[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
+    if max_dims is not None and (dims[1:] != tuple(max_dims[1:]) or dims[0] > max_dims[0]):
+        raise RuntimeError(f"{path}: its header promises {' x '.join(map(str, dims))} bytes; "
+                           f"a file of that name holds at most "
+                           f"{' x '.join(map(str, max_dims))}")
+    return dims
+
+
+def _check_md5(path, info, header, array, md5):
+    """The bytes read must have md5; a file that matched once is not hashed again (~70 ms)."""
+    key = (os.fspath(path), info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+    if key in _verified:
+        return
+    digest = hashlib.md5(header, usedforsecurity=False)
+    digest.update(array)
+    if digest.hexdigest() != md5:
+        raise RuntimeError(f"{path}: md5 {digest.hexdigest()} is not MNIST's {md5}: the file is "
+                           f"damaged or was changed. Replace it with an intact copy, or set "
+                           f"{CHECK_MD5}=0 to use changed data on purpose.")
+    # File times tick coarsely (a few ms): a file written within the last seconds could change
+    # again without changing its mtime, so only an older file's verdict is kept (as git does).
+    if time.time_ns() - info.st_mtime_ns > 2_000_000_000:
+        _verified.add(key)
 
 
 def _md5(data):
@@ -223,18 +290,28 @@ class MNIST(VisionDataset):
                 f"Dataset not found. MNIST needs {' and '.join(missing)} (raw or .gz); looked "
                 f"for:{tried}\nYou can use download=True to download it, or set TATAMIKOMI_DATA "
                 "to a folder that holds the raw files (directly or in MNIST/raw).")
-        images, labels = read_idx(found[0], 3), read_idx(found[1], 1)
+        images, labels = (self._read(p, n) for p, n in zip(found, names))
         if len(images) != len(labels):
             raise RuntimeError(f"{found[0]} holds {len(images)} images but {found[1]} holds "
                                f"{len(labels)} labels")
+        if labels.size and labels.max() >= len(self.classes):
+            i = int(np.argmax(labels >= len(self.classes)))
+            raise RuntimeError(f"{found[1]}: label {labels[i]} at index {i} is not a class "
+                               f"0-{len(self.classes) - 1}")
         return Tensor._make(images), Tensor._make(labels.astype(np.int64))
 
+    @staticmethod
+    def _read(path, name):
+        """read_idx with the limits and (unless $TATAMIKOMI_CHECK_MD5=0) md5 of MNIST's file."""
+        md5 = RAW_MD5S.get(name) if _checking_md5() else None
+        return read_idx(path, int(name.split("-idx")[1][0]), RAW_SHAPES.get(name), md5)
+
     def _valid(self, path, gz_md5):
-        """Whether an existing file can be used: a .gz by its md5, a raw file by its header."""
+        """Whether an existing file can be used: a .gz by its md5, a raw file by its contents."""
         if str(path).endswith(".gz"):
             return check_md5(path, gz_md5)
         try:
-            read_idx(path, int(path.name.split("-idx")[1][0]))
+            self._read(path, path.name)
         except RuntimeError:
             return False
         return True
