@@ -1,6 +1,7 @@
 """Tensor = ndarray + grad + requires_grad + the node that made it; Size."""
 import builtins
 import collections
+import sys
 import weakref
 
 import numpy as np
@@ -137,6 +138,46 @@ class Tensor:
     @property
     def is_cuda(self):
         return False
+
+    is_xpu = is_mps = is_sparse = is_quantized = is_meta = is_cuda      # only the CPU is here
+
+    def element_size(self):
+        return self.array.itemsize
+
+    @property
+    def itemsize(self):
+        return self.array.itemsize
+
+    @property
+    def nbytes(self):
+        return self.array.nbytes
+
+    def stride(self, dim=None):
+        """Strides in elements, as PyTorch counts them (NumPy counts bytes)."""
+        s = tuple(b // self.array.itemsize for b in self.array.strides)
+        return s if dim is None else s[_dim(dim, self.ndim)]
+
+    def data_ptr(self):
+        return self.array.ctypes.data
+
+    def type_as(self, other):
+        return self.type(other.dtype)
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        return _factory("tensor")(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        return _factory("zeros")(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        return _factory("ones")(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        return _factory("empty")(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        return _factory("full")(size, fill_value, dtype=dtype or self.dtype,
+                                requires_grad=requires_grad)
 
     def is_floating_point(self):
         return self.dtype.is_floating_point
@@ -603,6 +644,11 @@ class Tensor:
         self.array[...] = g.np.normal(mean, std, self.array.shape)
         self._bump()
         return self
+
+
+def _factory(name):
+    """A factory of creation.py, which sits above this module and is loaded by then."""
+    return getattr(sys.modules["tatamikomi.creation"], name)
 
 
 class _Handle:

@@ -155,3 +155,16 @@ def test_inplace_forms_through_a_view():
 ], ids=lambda f: "")
 def test_errors(case):
     assert_same_error(lambda: case(tm), lambda: case(torch))
+
+
+def test_tensor_facts_and_new_factories():
+    for L in (tm, torch):
+        x = L.zeros(2, 3, dtype=L.float64).T
+        assert x.stride() == (1, 3) and x.stride(1) == 3
+        assert not (x.is_cuda or x.is_xpu or x.is_mps or x.is_sparse)
+        assert x.element_size() == 8 and x.nbytes == 48 and x.itemsize == 8
+        assert str(x.new_zeros(3).dtype).endswith("float64")
+        assert x.new_full((2,), 3.0).tolist() == [3.0, 3.0]
+        assert str(x.new_ones(2, dtype=L.int64).dtype).endswith("int64")
+        assert str(x.new_tensor([1, 2]).dtype).endswith("float64")
+        assert str(L.ones(2).type_as(x).dtype).endswith("float64")
