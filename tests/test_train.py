@@ -35,9 +35,10 @@ def test_train_subset_learns_and_resumes(tmp_path, capsys):
     assert "resumed from" in capsys.readouterr().out
 
 
-def test_resume_without_checkpoint_says_so(tmp_path):
-    with pytest.raises(SystemExit, match="no checkpoint"):
-        cli.main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "o"), "--resume"])
+def test_resume_without_checkpoint_says_so(tmp_path, capsys):
+    assert cli.main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "o"),
+                     "--resume"]) == 2
+    assert capsys.readouterr().err.startswith("tatamikomi train: error: --resume: no checkpoint")
 
 
 @needs_mnist

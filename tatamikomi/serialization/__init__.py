@@ -130,7 +130,9 @@ def _restricted_load(src, map_location, encoding):
     try:
         obj = reader.load()
     except pickle.UnpicklingError as e:
-        raise pickle.UnpicklingError(_weights_only_message(str(e))) from None
+        err = pickle.UnpicklingError(_weights_only_message(str(e)))
+        err.reason = str(e)            # the refusal alone, for the command line's message
+        raise err from None
     if reader.tensors:
         _check_location(kind)
     return obj

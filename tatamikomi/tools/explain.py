@@ -5,6 +5,7 @@
 import ast
 
 from .. import nn
+from ..cli import UserError, size
 from ..ops.movement import Pad, Reshape
 from . import receptive, shapes
 
@@ -142,9 +143,14 @@ def explain(layer, input_size):
 
 def add_arguments(p):
     p.add_argument("layer", help='a layer call, e.g. "Conv2d(16, 32, 3, padding=1)"')
-    p.add_argument("--input", required=True, help="input size N,C,H,W, e.g. 20,16,100,50")
+    p.add_argument("--input", required=True, type=size,
+                   help="input size N,C,H,W, e.g. 20,16,100,50")
 
 
 def main(args):
-    print(explain(args.layer, tuple(int(v) for v in args.input.split(","))))
+    try:
+        text = explain(args.layer, args.input)
+    except (ValueError, RuntimeError, TypeError, IndexError) as e:   # the layer's own checks
+        raise UserError(f"{args.layer!r} on an input of size {list(args.input)}: {e}") from None
+    print(text)
     return 0

@@ -6,10 +6,13 @@ layers only; pooling, activations, dropout and normalization count 0. FLOPs = 2 
 import importlib
 import importlib.util
 import sys
+import traceback
+import types
 from dataclasses import dataclass
 from pathlib import Path
 
 from .. import dtypes, nn
+from ..cli import UserError, size
 from ..ops.conv import Conv2d
 from ..ops.movement import Reshape
 from . import receptive
@@ -83,6 +86,8 @@ class Summary:
                          f"{outside:,}")
         return "\n".join(lines + [rule, CONVENTION])
 
+    __repr__ = __str__                             # the table, in a REPL or a notebook
+
 
 def _conv_node(t):
     """The Conv2d node that made t, looking through the squeeze of an unbatched call."""
@@ -140,26 +145,69 @@ def load(target):
     """'path/to/file.py:ClassName' or 'package.module:ClassName' -> the class."""
     where, _, cls = target.rpartition(":")
     if not where or not cls:
-        raise SystemExit(f"expected FILE.py:ClassName, got {target!r}")
-    if where.endswith(".py"):
-        path = Path(where).resolve()
-        sys.path.insert(0, str(path.parent))         # so the file can import its neighbours
-        spec = importlib.util.spec_from_file_location(path.stem, path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    else:
-        module = importlib.import_module(where)
+        raise UserError(f"expected FILE.py:ClassName or module:ClassName, got {target!r}")
+    try:
+        if where.endswith(".py"):
+            path = Path(where).resolve()
+            if not path.is_file():
+                raise UserError(f"{where}: no such file (expected FILE.py:ClassName)")
+            sys.path.insert(0, str(path.parent))     # so the file can import its neighbours
+            spec = importlib.util.spec_from_file_location(path.stem, path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+        else:
+            module = importlib.import_module(where)
+    except UserError:
+        raise
+    except Exception as e:  # noqa: BLE001 - the user's own file failed: say where, no traceback
+        frames = traceback.extract_tb(e.__traceback__)
+        at = f" ({frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+        raise UserError(f"{where} did not load: {type(e).__name__}: {e}{at}") from None
+    if not isinstance(getattr(module, cls, None), type):
+        names = sorted(n for n, v in vars(module).items()
+                       if isinstance(v, type) and issubclass(v, nn.Module) and
+                       v.__module__ == module.__name__)
+        raise UserError(f"{where} has no class {cls!r}; its modules: {', '.join(names) or '-'}")
     return getattr(module, cls)
+
+
+def instantiate(target):
+    """load(target)() for the command line: a class that needs arguments is a UserError."""
+    cls = load(target)
+    try:
+        return cls()
+    except Exception as e:  # noqa: BLE001 - the user's own __init__
+        raise UserError(f"{target}() failed: {type(e).__name__}: {e} (the command line builds "
+                        "the class with no arguments)") from None
 
 
 def add_arguments(p):
     p.add_argument("model", help="FILE.py:ClassName (instantiated with no arguments)")
-    p.add_argument("--input", required=True, help="input size N,C,H,W, e.g. 1,1,28,28")
-    p.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    p.add_argument("--input", required=True, type=size,
+                   help="input size N,C,H,W, e.g. 1,1,28,28")
+    p.add_argument("--dtype", default="float32", choices=["float32", "float64"],
+                   help="dtype of the zeros the model runs on (default: %(default)s)")
 
 
 def main(args):
-    model = load(args.model)()
-    size = tuple(int(v) for v in args.input.split(","))
-    print(summary(model, size, getattr(dtypes, args.dtype)))
+    model = instantiate(args.model)
+    try:
+        table = summary(model, args.input, getattr(dtypes, args.dtype))
+    except (RuntimeError, ValueError, TypeError, IndexError) as e:
+        raise UserError(f"{args.model} on an input of size {list(args.input)}: {e}") from None
+    print(table)
     return 0
+
+
+class _CallableModule(types.ModuleType):
+    """This module, callable as its summary(): `from tatamikomi.tools import summary`.
+
+    One name, one object: `summary(model, (1, 1, 28, 28))` works as torchinfo's does, while
+    `tatamikomi.tools.summary.Summary` and `import tatamikomi.tools.summary` keep working.
+    """
+
+    def __call__(self, model, input_size, dtype=dtypes.float32):
+        return summary(model, input_size, dtype)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -5,30 +5,42 @@ import time
 from pathlib import Path
 
 from .. import manual_seed, no_grad, nn, optim, random
-from ..serialization import load, save
+from ..cli import UserError, load_file, non_negative, positive, writable_folder
+from ..serialization import remove_stale_temps, save
 from ..utils.data import DataLoader, Subset
 from ..vision import datasets, transforms
 from .models import SimpleCNN
 
 RAW = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
        "t10k-labels-idx1-ubyte")
+CHECKPOINT_KEYS = ("epoch", "model", "optimizer", "history", "rng", "loader_rng")
 
 
 def add_arguments(p):
-    p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--test-batch-size", type=int, default=1000)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--epochs", type=positive(int), default=3,
+                   help="train until this many epochs are done (default: %(default)s)")
+    p.add_argument("--batch-size", type=positive(int), default=64,
+                   help="images per Adam step (default: %(default)s)")
+    p.add_argument("--test-batch-size", type=positive(int), default=1000,
+                   help="images per batch when testing (default: %(default)s)")
+    p.add_argument("--lr", type=positive(float), default=1e-3,
+                   help="Adam's learning rate (default: %(default)s)")
+    p.add_argument("--seed", type=non_negative, default=0,
+                   help="seed of the weights, dropout and shuffling (default: %(default)s)")
     p.add_argument("--data", default=None,
                    help="MNIST root (torchvision layout root/MNIST/raw) or a folder holding the "
-                        "four raw IDX files; default $TATAMIKOMI_DATA, else a user cache folder "
-                        "(downloaded on first use)")
-    p.add_argument("--out", default="runs/mnist", help="checkpoint and PNG folder")
-    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
-    p.add_argument("--limit-train", type=int, default=None, help="use the first N train images")
-    p.add_argument("--limit-test", type=int, default=None, help="use the first N test images")
-    p.add_argument("--no-plots", action="store_true", help="skip the PNGs")
+                        "four raw IDX files (default: $TATAMIKOMI_DATA, else a user cache folder, "
+                        "downloaded on first use)")
+    p.add_argument("--out", default="runs/mnist",
+                   help="folder for checkpoint.pt and the PNGs (default: %(default)s)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from OUT/checkpoint.pt (default: start over)")
+    p.add_argument("--limit-train", type=positive(int), default=None,
+                   help="use the first N train images (default: all 60,000)")
+    p.add_argument("--limit-test", type=positive(int), default=None,
+                   help="use the first N test images (default: all 10,000)")
+    p.add_argument("--no-plots", action="store_true",
+                   help="skip curves.png and filters.png (default: draw them)")
 
 
 def cache_dir():
@@ -37,16 +49,31 @@ def cache_dir():
     return Path(base) / "tatamikomi"
 
 
+def _data_option(data):
+    return f"--data {data}" if data else f"$TATAMIKOMI_DATA={os.environ['TATAMIKOMI_DATA']}"
+
+
+def _no_mnist(data, where):
+    files = ", ".join(RAW)
+    return (f"{_data_option(data)}: {where}. MNIST needs the four raw IDX files ({files}; each "
+            "may be .gz), in that folder or in its MNIST/raw. Fix: pass --data DIR with a folder "
+            "that holds them, set TATAMIKOMI_DATA=DIR, or give neither to download MNIST into "
+            f"{cache_dir()}.")
+
+
 def mnist_root(data, out):
     """A torchvision-style root for MNIST, and whether downloading is allowed.
 
     A folder that holds the raw files itself (as a plain copy of MNIST does) is linked into
     OUT/data/MNIST/raw, so the dataset code needs to know only one layout.
     """
+    given = data
     data = data or os.environ.get("TATAMIKOMI_DATA")
     if data is None:
         return cache_dir(), True
     data = Path(data)
+    if not data.is_dir():
+        raise UserError(_no_mnist(given, "no such folder"))
     if all((data / name).exists() or (data / f"{name}.gz").exists() for name in RAW):
         root = Path(out) / "data"
         raw = root / "MNIST" / "raw"
@@ -56,15 +83,33 @@ def mnist_root(data, out):
             if name.split(".")[0] in RAW and not link.exists():
                 link.symlink_to((data / name).resolve())
         return root, False
+    raw = data / "MNIST" / "raw"
+    if not all((raw / n).exists() or (raw / f"{n}.gz").exists() for n in RAW):
+        raise UserError(_no_mnist(given, "the MNIST files are not there"))
     return data, False
+
+
+def _mnist(root, train, download, tf, data):
+    """datasets.MNIST, its errors told as the command line's (options, not arguments)."""
+    try:
+        return datasets.MNIST(root, train=train, download=download, transform=tf)
+    except RuntimeError as e:
+        if download:
+            raise UserError(f"{e}\nOr pass --data DIR with a folder that holds the four files.") \
+                from None
+        # name the user's file, not the link mnist_root made to it
+        linked = Path(root) / "MNIST" / "raw"
+        source = Path(data or os.environ["TATAMIKOMI_DATA"])
+        message = str(e).replace(str(linked), str(source)) if linked.is_dir() else str(e)
+        raise UserError(f"{_data_option(data)}: {message}") from None
 
 
 def loaders(args):
     """Train and test loaders over MNIST with the chapter's normalization."""
     root, download = mnist_root(args.data, args.out)
     tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))])
-    train = datasets.MNIST(root, train=True, download=download, transform=tf)
-    test = datasets.MNIST(root, train=False, download=download, transform=tf)
+    train = _mnist(root, True, download, tf, args.data)
+    test = _mnist(root, False, download, tf, args.data)
     if args.limit_train:
         train = Subset(train, range(min(args.limit_train, len(train))))
     if args.limit_test:
@@ -109,29 +154,50 @@ def _require(name):
     try:
         return __import__(name)
     except ImportError:
-        sys.exit(f"tatamikomi train needs {name}: pip install 'tatamikomi[train]'")
+        raise UserError(f"train needs {name}: pip install 'tatamikomi[train]'") from None
+
+
+def read_checkpoint(path):
+    """train's checkpoint at path, loaded safely and checked for what --resume needs."""
+    ckpt = load_file(path, "--resume")
+    missing = [k for k in CHECKPOINT_KEYS if not isinstance(ckpt, dict) or k not in ckpt]
+    if missing:
+        raise UserError(f"--resume: {path} is not a train checkpoint (it lacks "
+                        f"{', '.join(missing)}); pass the --out of a train run.")
+    return ckpt
+
+
+def _restore(ckpt, path, model, optimizer, gen):
+    try:
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        random.set_rng_state(ckpt["rng"])
+        gen.set_state(ckpt["loader_rng"])
+    except (RuntimeError, ValueError, KeyError, TypeError) as e:
+        raise UserError(f"--resume: {path} does not fit this model and optimizer: {e}") from None
+    return list(ckpt["history"]), int(ckpt["epoch"])
 
 
 def main(args):
     tqdm = _require("tqdm").tqdm
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    if not args.no_plots:
+        _require("matplotlib")                 # before training, not after the first epoch
+    out = writable_folder(args.out)
+    for name in remove_stale_temps(out):
+        print(f"removed {out / name}: a save that was killed part-way", file=sys.stderr)
     ckpt_path = out / "checkpoint.pt"
     if args.resume and not ckpt_path.exists():
-        sys.exit(f"--resume: no checkpoint at {ckpt_path}")
+        raise UserError(f"--resume: no checkpoint at {ckpt_path}; run without --resume to start, "
+                        "or pass the --out of the run to continue.")
+    ckpt = read_checkpoint(ckpt_path) if args.resume else None
     manual_seed(args.seed)
     train_loader, test_loader, gen = loaders(args)
     model = SimpleCNN()
     optimizer = optim.Adam(model.parameters(), lr=args.lr)
     criterion = nn.CrossEntropyLoss()
     history, start = [], 0
-    if args.resume:
-        ckpt = load(ckpt_path)
-        model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        history, start = ckpt["history"], ckpt["epoch"]
-        random.set_rng_state(ckpt["rng"])
-        gen.set_state(ckpt["loader_rng"])
+    if ckpt is not None:
+        history, start = _restore(ckpt, ckpt_path, model, optimizer, gen)
         print(f"resumed from {ckpt_path} after epoch {start}")
     print(f"SimpleCNN: {sum(p.numel() for p in model.parameters()):,} parameters; "
           f"{len(train_loader.dataset):,} train / {len(test_loader.dataset):,} test images")

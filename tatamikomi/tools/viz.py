@@ -91,7 +91,8 @@ def capture_activations(model, layers=None):
         layers = [n for n, m in named.items() if isinstance(m, CAPTURED)]
     missing = [n for n in layers if n not in named]
     if missing:
-        raise KeyError(f"no layer named {missing[0]!r}; layers: {', '.join(named) or '(none)'}")
+        names = ", ".join(n for n in named if n) or "(none)"       # "" is the model itself
+        raise KeyError(f"no layer named {missing[0]!r}; layers: {names}")
     acts = {}
 
     def hook(name):
