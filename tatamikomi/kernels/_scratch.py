@@ -1,7 +1,8 @@
 """Reused scratch arrays, one per name and thread, for the kernels' large intermediates.
 
-A fresh array of many MB page-faults on every call (PERF_NOTES trap 2); one per thread because
-two threads may convolve at once.
+A fresh array of many MB page-faults on every call: glibc hands blocks that large to the OS when
+they are freed (mmap), so each new one starts as untouched pages. One per thread because two
+threads may convolve at once.
 """
 import math
 import threading

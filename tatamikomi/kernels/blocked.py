@@ -26,6 +26,8 @@ import math
 
 import numpy as np
 
+from . import im2col
+from ._finite import finite, nan_free
 from ._jit import njit, prange
 from ._scratch import scratch
 from ._simd import lanes, registers_fit, vfma, vload, vsplat, vstore, vstore_packed
@@ -491,6 +493,9 @@ def _conv(x, w, pads, stride, dilation, groups, bias=None):
 
 def forward(x, w, spec, bias=None):
     """Shapes: x (N, C, H, W), w (O, C // G, KH, KW), bias (O,) -> y (N, O, OH, OW)."""
+    if not finite(w):                       # padding's zeros times inf (see _finite.py)
+        y = im2col.forward(x, w, spec)
+        return y if bias is None else y + bias.reshape(-1, 1, 1)
     return _conv(x, w, spec.padding, spec.stride, spec.dilation, spec.groups, bias)
 
 
@@ -524,6 +529,8 @@ def grad_input(gy, w, spec):
     N, C, H, W = spec.x_shape
     if C == 0:                                      # no input channels: nothing to compute
         return np.empty(spec.x_shape, gy.dtype)
+    if not finite(w):                               # gy's padding zeros times inf
+        return im2col.grad_input(gy, w, spec)
     G, (O, Cg, KH, KW) = spec.groups, w.shape
     (sh, sw), (dh, dw), (pt, _, pl, _) = spec.stride, spec.dilation, spec.padding
     OH, OW = gy.shape[2:]
@@ -585,5 +592,6 @@ def grad_weight(x, gy, spec):
                                           geo.OBn, geo.PL, geo.L, QC_BYTES // x.itemsize, OBG,
                                           RBG, NP)
         gw += gwp.sum(axis=0) if NP > 1 else gwp[0]
-    gw = gw.reshape(G, geo.OBn * OB, -1)[:, :O // G]
-    return np.ascontiguousarray(gw).reshape(spec.w_shape)
+    gw = np.ascontiguousarray(gw.reshape(G, geo.OBn * OB, -1)[:, :O // G]).reshape(spec.w_shape)
+    # NaN if gy's inf met padding's zeros, or x's inf met the zeros of gy's junk columns
+    return gw if nan_free(gw) else im2col.grad_weight(x, gy, spec)

@@ -5,11 +5,13 @@ nothing to chew on: im2col spent its time copying a 9x column buffer (~5x PyTorc
 Here each (n, c) task copies its plane once into a zero-padded buffer, so the inner loops have
 no bounds checks and index with `row[ow]` (unit stride) or `row[ow * sw]`: the unit-stride loop
 is a separate branch because Numba vectorises only when the index is provably non-negative and
-affine with a constant step (PERF_NOTES trap 3). Every tap is a row-wide multiply-add, so no
-floating-point reduction sits in an inner loop (fastmath is off; those would not vectorise).
+affine with a constant step. Every tap is a row-wide multiply-add, so no floating-point
+reduction sits in an inner loop (fastmath is off; those would not vectorise).
 """
 import numpy as np
 
+from . import im2col
+from ._finite import finite, nan_free
 from ._jit import njit, prange
 from .spec import ConvSpec
 
@@ -222,6 +224,8 @@ def forward(x, w, spec):
 
     Shapes: x (N, C, H, W), w (O, 1, KH, KW) -> y (N, O, OH, OW).
     """
+    if not finite(w):                       # the planes' padding zeros times inf: _finite.py
+        return im2col.forward(x, w, spec)
     return _run(0, x, w, np.empty(spec.y_shape, x.dtype), spec)
 
 
@@ -230,6 +234,8 @@ def grad_input(gy, w, spec):
 
     Shapes: gy (N, O, OH, OW), w (O, 1, KH, KW) -> gx (N, C, H, W).
     """
+    if not finite(w):                       # gy's zero junk columns times inf
+        return im2col.grad_input(gy, w, spec)
     return _run(1, gy, w, np.empty(spec.x_shape, gy.dtype), spec)
 
 
@@ -238,4 +244,6 @@ def grad_weight(x, gy, spec):
 
     Shapes: x (N, C, H, W), gy (N, O, OH, OW) -> gw (O, 1, KH, KW).
     """
-    return _run(2, x, gy, np.empty(spec.w_shape, x.dtype), spec)
+    gw = _run(2, x, gy, np.empty(spec.w_shape, x.dtype), spec)
+    # NaN if gy's inf met padding's zeros, or x's inf met the zeros of gy's junk columns
+    return gw if nan_free(gw) else im2col.grad_weight(x, gy, spec)

@@ -1,4 +1,4 @@
-"""The oracle: one einsum per kernel tap over a zero-padded input. Plain, slow, obviously right."""
+"""The oracle: an einsum per kernel tap over the pixels it reaches. Plain, slow, obviously right."""
 import numpy as np
 
 from .spec import ConvSpec
@@ -10,21 +10,28 @@ def supports(spec: ConvSpec) -> bool:
 
 
 def _taps(spec):
-    """Each kernel tap (i, j) with the rows and columns of the padded input it meets.
+    """Each kernel tap (i, j) with the outputs that read x through it, and the pixels they read.
 
-    Output pixel (oh, ow) reads padded pixel (oh * sh + i * dh, ow * sw + j * dw) through it.
+    Output (oh, ow) reads x[oh*sh + i*dh - pt, ow*sw + j*dw - pl] through tap (i, j); an output
+    whose read lands in the padding takes nothing from that tap. So padding adds exactly nothing,
+    even where w or gy is NaN or infinite (a zero times those would be NaN), as in PyTorch's
+    float32 CPU convolution. Yields i, j, (output rows, cols), (input rows, cols) as slices.
     """
-    (sh, sw), (dh, dw) = spec.stride, spec.dilation
+    (sh, sw), (dh, dw), (pt, _, pl, _) = spec.stride, spec.dilation, spec.padding
     for i in range(spec.KH):
+        rows_out, rows_in = _reach(spec.OH, spec.H, pt, i * dh, sh)
         for j in range(spec.KW):
-            rows = slice(i * dh, i * dh + sh * (spec.OH - 1) + 1, sh)
-            cols = slice(j * dw, j * dw + sw * (spec.OW - 1) + 1, sw)
-            yield i, j, rows, cols
+            cols_out, cols_in = _reach(spec.OW, spec.W, pl, j * dw, sw)
+            yield i, j, (rows_out, cols_out), (rows_in, cols_in)
 
 
-def _padded_shape(spec):
-    pt, pb, pl, pr = spec.padding
-    return (spec.N, spec.C, spec.H + pt + pb, spec.W + pl + pr)
+def _reach(n_out, n_in, pad, offset, step):
+    """Along one axis: the outputs o whose input o*step + offset - pad lies in [0, n_in), and
+    those inputs, as two slices of equal length."""
+    lo = max(0, -(-(pad - offset) // step))                  # the first o reading index >= 0
+    hi = max(lo, min(n_out, -(-(n_in + pad - offset) // step)))
+    first = lo * step + offset - pad
+    return slice(lo, hi), slice(first, first + step * (hi - lo), step)
 
 
 def _by_group(a, G):
@@ -36,45 +43,44 @@ def _by_group(a, G):
 
 
 def forward(x, w, spec):
-    """y[n, o] = sum over taps (i, j) and the group's channels c of w[o, c, i, j] * xpad[n, c, ...].
+    """y[n, o] = sum over taps (i, j) and the group's channels c of w[o, c, i, j] times the
+    pixels of x[n, c] the tap reaches.
 
     Shapes: x (N, C, H, W), w (O, C // groups, KH, KW) -> y (N, O, OH, OW).
     """
-    pt, pb, pl, pr = spec.padding
     G = spec.groups
-    xp = _by_group(np.pad(x, ((0, 0), (0, 0), (pt, pb), (pl, pr))), G)
-    wg = w.reshape(G, spec.O // G, *w.shape[1:])                  # (G, O//G, C//G, KH, KW)
+    xg, wg = _by_group(x, G), w.reshape(G, spec.O // G, *w.shape[1:])  # wg (G, O//G, C//G, ..)
     y = np.zeros((spec.N, G, spec.O // G, spec.OH, spec.OW), x.dtype)
-    for i, j, rows, cols in _taps(spec):
-        y += np.einsum("ngchw,goc->ngohw", xp[..., rows, cols], wg[..., i, j])
+    for i, j, out, inp in _taps(spec):
+        y[..., out[0], out[1]] += np.einsum("ngchw,goc->ngohw", xg[..., inp[0], inp[1]],
+                                            wg[..., i, j])
     return y.reshape(spec.y_shape)
 
 
 def grad_input(gy, w, spec):
-    """Each tap scatters w^T @ gy back onto the input pixels it read; the padding is cut off.
+    """Each tap scatters w^T @ gy back onto the pixels it read.
 
     Shapes: gy (N, O, OH, OW), w (O, C // groups, KH, KW) -> gx (N, C, H, W).
     """
-    pt, _, pl, _ = spec.padding
     G = spec.groups
-    gxp = np.zeros(_padded_shape(spec), gy.dtype)
-    gxg, gyg = _by_group(gxp, G), _by_group(gy, G)
+    gx = np.zeros(spec.x_shape, gy.dtype)
+    gxg, gyg = _by_group(gx, G), _by_group(gy, G)
     wg = w.reshape(G, spec.O // G, *w.shape[1:])
-    for i, j, rows, cols in _taps(spec):
-        gxg[..., rows, cols] += np.einsum("ngohw,goc->ngchw", gyg, wg[..., i, j])
-    return np.ascontiguousarray(gxp[:, :, pt:pt + spec.H, pl:pl + spec.W])
+    for i, j, out, inp in _taps(spec):
+        gxg[..., inp[0], inp[1]] += np.einsum("ngohw,goc->ngchw", gyg[..., out[0], out[1]],
+                                              wg[..., i, j])
+    return gx
 
 
 def grad_weight(x, gy, spec):
-    """Each tap's weight gradient correlates gy with the input pixels that tap read.
+    """Each tap's weight gradient correlates gy with the pixels that tap read.
 
     Shapes: x (N, C, H, W), gy (N, O, OH, OW) -> gw (O, C // groups, KH, KW).
     """
-    pt, pb, pl, pr = spec.padding
     G = spec.groups
-    xp = _by_group(np.pad(x, ((0, 0), (0, 0), (pt, pb), (pl, pr))), G)
-    gyg = _by_group(gy, G)
+    xg, gyg = _by_group(x, G), _by_group(gy, G)
     gw = np.zeros((G, spec.O // G, spec.C // G, spec.KH, spec.KW), x.dtype)
-    for i, j, rows, cols in _taps(spec):
-        gw[..., i, j] = np.einsum("ngohw,ngchw->goc", gyg, xp[..., rows, cols])
+    for i, j, out, inp in _taps(spec):
+        gw[..., i, j] = np.einsum("ngohw,ngchw->goc", gyg[..., out[0], out[1]],
+                                  xg[..., inp[0], inp[1]])
     return gw.reshape(spec.w_shape)

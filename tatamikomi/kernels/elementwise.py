@@ -1,4 +1,4 @@
-"""Numba loops for memory-bound element-wise ops that NumPy runs on one core (PERF_NOTES trap 7).
+"""Numba loops for memory-bound element-wise ops, which NumPy runs on one core only.
 
 Each op has a serial and a parallel loop: starting Numba's thread pool costs about 0.08 ms a
 call, so the parallel loop runs only from PARALLEL_MIN elements up. Measured on the 2-core

@@ -25,6 +25,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from . import im2col
+from ._finite import finite
 from ._scratch import scratch
 from .spec import ConvSpec
 
@@ -37,7 +39,7 @@ THREADS = os.cpu_count() or 1
 # pool, 0.33 serial).
 PARALLEL_MIN = 1 << 16
 # The spectra and products live in per-thread buffers reused across calls: fresh arrays this
-# size page-fault on every call (PERF_NOTES trap 2): before they were reused, the forward pass of
+# size page-fault on every call (see _scratch.py): before they were reused, the forward pass of
 # the docstring's spec took 28-30 ms, 19-21 with glibc's mmap and trim thresholds raised to 1 GiB.
 # A buffer above this cap is allocated fresh, not kept.
 WORKSPACE_BYTES = 256 << 20
@@ -225,6 +227,10 @@ def _planes(Z, FH, FW, h, w, dtype):
     return z.reshape(N, GK, h, w)
 
 
+# A spectrum mixes every pixel of its plane, so a NaN or inf would reach all the plane's outputs
+# (PyTorch: only those that read it). X[0], frequency (0, 0), is each plane's pixel sum scaled:
+# non-finite exactly when a pixel is (or the sum overflows), so the check is free. Such calls go
+# to im2col; so does grad_weight where its result is not finite (non-finite x or gy).
 def forward(x, w, spec):
     """y = irfft2(X @ conj(V)) cropped to (OH, OW): one (N, C) @ (C, O) GEMM per frequency.
 
@@ -233,8 +239,10 @@ def forward(x, w, spec):
     if spec.C == 0:                                 # no channels to sum: zeros, as PyTorch's
         return np.zeros(spec.y_shape, x.dtype)
     FH, FW = _grid(spec)
-    Vc = _weight_spectrum(w, spec, FH, FW, x.dtype, sign=1)                # conj(V)
     X = _spectra(x, spec.groups, FH, FW, "a")
+    if not (finite(w) and np.isfinite(X[0]).all()):    # see above
+        return im2col.forward(x, w, spec)
+    Vc = _weight_spectrum(w, spec, FH, FW, x.dtype, sign=1)                # conj(V)
     Y = np.matmul(X, Vc, out=_workspace("prod", X.shape[:3] + Vc.shape[3:], X.dtype))
     return _planes(Y, FH, FW, spec.OH, spec.OW, x.dtype)
 
@@ -247,8 +255,11 @@ def grad_input(gy, w, spec):
     if spec.C == 0:                                 # no input channels: nothing to compute
         return np.empty(spec.x_shape, gy.dtype)
     FH, FW = _grid(spec)
+    GY = _spectra(gy, spec.groups, FH, FW, "a")
+    if not (finite(w) and np.isfinite(GY[0]).all()):   # see above forward
+        return im2col.grad_input(gy, w, spec)
     V = _weight_spectrum(w, spec, FH, FW, gy.dtype)
-    GY, Vt = _spectra(gy, spec.groups, FH, FW, "a"), V.swapaxes(-1, -2)
+    Vt = V.swapaxes(-1, -2)
     GX = np.matmul(GY, Vt, out=_workspace("prod", GY.shape[:3] + Vt.shape[3:], GY.dtype))
     return _planes(GX, FH, FW, spec.H, spec.W, gy.dtype)
 
@@ -274,4 +285,5 @@ def grad_weight(x, gy, spec):
     T = _dft(FH, FH, KH, pt, 1, x.dtype).T @ Z.reshape(FH, -1)                 # (KH, FWr * M)
     U = (_dft(FWr, FW, KW, pl, 1, x.dtype) * c[:, None].astype(x.dtype)).T @ T.reshape(KH, FWr, -1)
     gw = U.real.reshape(KH, KW, G, O // G, Cg).transpose(2, 3, 4, 0, 1)   # U: (KH, KW, M)
-    return np.ascontiguousarray(gw.reshape(O, Cg, KH, KW), x.dtype)
+    gw = np.ascontiguousarray(gw.reshape(O, Cg, KH, KW), x.dtype)
+    return gw if np.isfinite(gw).all() else im2col.grad_weight(x, gy, spec)    # see above forward
