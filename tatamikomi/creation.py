@@ -10,12 +10,14 @@ import numpy as np
 
 from . import dtypes, ops
 from .device import check as _device
+from .kernels import sampling
 from .dtypes import invalid_arguments, type_name
 from .random import Generator, default_generator
+from ._parse import INT64, OVERFLOW, int_tuple
+from ._parse import is_int as _is_int
+from ._parse import unpack as _unpack
 from .tensor import Tensor, _dim
 
-INT64 = (-2 ** 63, 2 ** 63 - 1)
-OVERFLOW = "Overflow when unpacking long long"
 
 
 def _finish(array, dtype, requires_grad):
@@ -32,13 +34,6 @@ def _finish(array, dtype, requires_grad):
 
 # ----- sizes and allocation
 
-def _is_int(x):
-    """An integer as PyTorch's parser takes one: int, NumPy integer, 0-d integer tensor."""
-    if isinstance(x, Tensor):
-        return x.ndim == 0 and not x.dtype.is_floating_point
-    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
-
-
 def _size(fn, size, many=None):
     """A shape from f(2, 3), f((2, 3)) or f([2, 3]), with PyTorch's argument errors.
 
@@ -53,36 +48,6 @@ def _size(fn, size, many=None):
         raise TypeError(f"{fn}(): argument 'size' (position 1) must be tuple of ints, not "
                         f"{type_name(size[0])}")
     return _unpack(fn, "size", size)
-
-
-def int_tuple(fn, name, pos, value):
-    """An int or a tuple/list of ints argument as a tuple, as PyTorch's parser reads it.
-
-    The parser types the first item only ("found element ... at pos 0"); later items fail
-    while unpacking, where a bool still passes as an int.
-    """
-    if isinstance(value, (tuple, list)):
-        if value and not _is_int(value[0]):
-            raise TypeError(f"{fn}(): argument '{name}' (position {pos}) must be tuple of ints, "
-                            f"but found element of type {type_name(value[0])} at pos 0")
-        return _unpack(fn, name, tuple(value))
-    if not _is_int(value):
-        raise TypeError(f"{fn}(): argument '{name}' (position {pos}) must be tuple of ints, not "
-                        f"{type_name(value)}")
-    if not INT64[0] <= int(value) <= INT64[1]:
-        raise ValueError(OVERFLOW)
-    return (int(value),)
-
-
-def _unpack(fn, name, items):
-    for i, s in enumerate(items):
-        if not (_is_int(s) or isinstance(s, (bool, np.bool_))):
-            raise TypeError(f"{fn}(): argument '{name}' failed to unpack the object at pos {i + 1} "
-                            f"with error \"type must be tuple of ints,but got {type_name(s)}\"")
-        if not INT64[0] <= int(s) <= INT64[1]:
-            raise TypeError(f"{fn}(): argument '{name}' failed to unpack the object at pos {i + 1} "
-                            f"with error \"{OVERFLOW}\n\"")
-    return tuple(int(s) for s in items)
 
 
 def _no_negative(shape):
@@ -280,19 +245,18 @@ def _draw(fn, size, generator, dtype, device, requires_grad, kernel, sample):
     shape = _no_negative(_size(fn, size))
     if not dt.is_floating_point:
         raise NotImplementedError(f"\"{kernel}\" not implemented for '{dt.torch_name}'")
-    work = np.float64 if dt == dtypes.float64 else np.float32    # NumPy draws no float16
-    array = _new(shape, dt, lambda: sample(g.np, shape, work))
+    array = _new(shape, dt, lambda: sample(g._engine, np.empty(shape, dt.np)))
     return _finish(array.astype(dt.np, copy=False), None, requires_grad)
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
     return _draw("randn", size, generator, dtype, device, requires_grad, "normal_kernel_cpu",
-                 lambda g, shape, work: g.standard_normal(shape, dtype=work))
+                 lambda e, out: sampling.normal_(e, out, 0.0, 1.0))
 
 
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
     return _draw("rand", size, generator, dtype, device, requires_grad, "check_uniform_bounds",
-                 lambda g, shape, work: g.random(shape, dtype=work))
+                 lambda e, out: sampling.uniform_(e, out, 0.0, 1.0))
 
 
 def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None,
@@ -320,7 +284,7 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
             raise RuntimeError(f"from is out of bounds for {dt.c_name}")
         if high - 1 > top:
             raise RuntimeError(f"to - 1 is out of bounds for {dt.c_name}")
-    array = _new(shape, dt, lambda: g.np.integers(low, high, shape, dtype=np.int64))
+    array = _new(shape, dt, lambda: sampling.random_(g._engine, np.empty(shape, dt.np), low, high))
     return _finish(array.astype(dt.np, copy=False), None, requires_grad)
 
 
@@ -335,7 +299,7 @@ def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False)
         raise NotImplementedError("\"randperm\" not implemented for 'Bool'")
     if not dt.is_floating_point and n - 1 > np.iinfo(dt.np).max:
         raise RuntimeError(f"value cannot be converted to type {dt.name}_t without overflow")
-    array = _new((n,), dt, lambda: g.np.permutation(n))
+    array = _new((n,), dt, lambda: sampling.randperm(g._engine, n))
     return _finish(array.astype(dt.np), None, requires_grad)
 
 

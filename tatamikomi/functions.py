@@ -1,5 +1,6 @@
 """Module-level forms of Tensor methods: tatamikomi.relu(x), tatamikomi.max(x, 1), ..."""
 from . import ops
+from ._parse import int_tuple
 from .dtypes import invalid_arguments, type_name
 from .ops.matmul import check as _check_matmul
 from .tensor import Tensor
@@ -30,8 +31,13 @@ argmax, argmin, clamp, exp, flatten, log = (_method(n) for n in (
     "argmax", "argmin", "clamp", "exp", "flatten", "log"))
 max, min, mean, numel, permute, relu = (_method(n) for n in (  # noqa: A001
     "max", "min", "mean", "numel", "permute", "relu"))
-reshape, sigmoid, squeeze, sum, tanh, transpose, unsqueeze = (_method(n) for n in (  # noqa: A001
-    "reshape", "sigmoid", "squeeze", "sum", "tanh", "transpose", "unsqueeze"))
+sigmoid, squeeze, sum, tanh, transpose, unsqueeze = (_method(n) for n in (  # noqa: A001
+    "sigmoid", "squeeze", "sum", "tanh", "transpose", "unsqueeze"))
+
+
+def reshape(input, shape):  # noqa: A002
+    _tensor("reshape", "input", 1, input)
+    return ops.reshape(input, int_tuple("reshape", "shape", 2, shape))
 
 
 def matmul(input, other):  # noqa: A002

@@ -1,16 +1,20 @@
 """Tensor = ndarray + grad + requires_grad + the node that made it; Size."""
 import builtins
 import collections
+import re
 import sys
+import warnings
 import weakref
 
 import numpy as np
 
 from . import dtypes
+from ._parse import int_tuple, is_int
 from ._print import tensor_repr
 from .autograd import backward, is_grad_enabled
+from .device import check as _check_device
 from .device import device as _device
-from .random import default_generator
+from .kernels import mt19937, sampling
 
 LEAF_INPLACE = "a leaf Variable that requires grad is being used in an in-place operation."
 NUMPY_GRAD = "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
@@ -42,11 +46,17 @@ def _dim(d, ndim):
     return d % max(ndim, 1)
 
 
-def _shape_arg(shape):
-    """Accept f(2, 3), f((2, 3)) and f([2, 3]) alike."""
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = shape[0]
-    return tuple(int(s) for s in shape)
+def _shape_arg(fn, shape, name="shape"):
+    """Accept f(2, 3), f((2, 3)) and f([2, 3]) alike, with PyTorch's parser's errors."""
+    return int_tuple(fn, name, 1, shape[0] if len(shape) == 1 else list(shape))
+
+
+def _int_arg(fn, dim, name="dim", pos=2):
+    """An optional int argument, as PyTorch's parser checks it."""
+    if dim is not None and not is_int(dim):
+        raise TypeError(f"{fn}(): argument '{name}' (position {pos}) must be int, not "
+                        f"{dtypes.type_name(dim)}")
+    return dim
 
 
 def _index(i):
@@ -75,7 +85,7 @@ class Tensor:
         """A plain Tensor (never a subclass such as Parameter) around array."""
         t = object.__new__(Tensor)
         t.array = array if isinstance(array, np.ndarray) else np.asarray(array)
-        t._requires_grad, t._node, t.grad = requires_grad, node, None
+        t._requires_grad, t._node, t._grad = requires_grad, node, None
         t._base, t._vc = None, [0]          # a view's base tensor; the version counter views share
         return t
 
@@ -113,6 +123,8 @@ class Tensor:
         return Size(self.array.shape)
 
     def size(self, dim=None):
+        if dim is not None and self.ndim == 0:
+            raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
         return self.shape if dim is None else self.array.shape[_dim(dim, self.ndim)]
 
     @property
@@ -164,20 +176,19 @@ class Tensor:
         return self.type(other.dtype)
 
     def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
-        return _factory("tensor")(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+        return _new("tensor", self, dtype, requires_grad, data)
 
     def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
-        return _factory("zeros")(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+        return _new("zeros", self, dtype, requires_grad, *size)
 
     def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
-        return _factory("ones")(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+        return _new("ones", self, dtype, requires_grad, *size)
 
     def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
-        return _factory("empty")(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+        return _new("empty", self, dtype, requires_grad, *size)
 
     def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
-        return _factory("full")(size, fill_value, dtype=dtype or self.dtype,
-                                requires_grad=requires_grad)
+        return _new("full", self, dtype, requires_grad, size, fill_value)
 
     def is_floating_point(self):
         return self.dtype.is_floating_point
@@ -203,6 +214,31 @@ class Tensor:
     @property
     def is_leaf(self):
         return self.grad_fn is None
+
+    @property
+    def grad(self):
+        return self._grad
+
+    @grad.setter
+    def grad(self, g):
+        if g is not None:
+            if not isinstance(g, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of "
+                                f"type {dtypes.type_name(g)}")
+            if g.dtype != self.dtype:
+                raise RuntimeError(f"attempting to assign a gradient with dtype "
+                                   f"'{g.dtype.c_name}' to a tensor with grad_dtype "
+                                   f"'{self.dtype.torch_name}'. The gradient must match the "
+                                   "tensor's grad_dtype (defaults to the tensor's dtype). You can "
+                                   "set the tensor's grad_dtype attribute with a specific dtype, "
+                                   "or None to allow any dtype. Set grad_dtype with caution. "
+                                   "Diverging the dtypes of a tensor and its gradient may break "
+                                   "downstream systems that assume they match.")
+            if g.shape != self.shape:
+                raise RuntimeError(f"attempting to assign a gradient of size '{list(g.shape)}' "
+                                   f"to a tensor of size '{list(self.shape)}'. Please ensure "
+                                   "that the gradient and the tensor are the same size")
+        self._grad = g
 
     @property
     def grad_fn(self):
@@ -295,20 +331,34 @@ class Tensor:
     def to(self, *args, **kwargs):
         """to(dtype), to(device), to(device, dtype), to(other) — only the CPU exists here."""
         dtype = kwargs.get("dtype")
+        if dtype is not None and not isinstance(dtype, dtypes.dtype):
+            raise dtypes.invalid_arguments("to", (), {"dtype": dtype})
         for a in args + tuple(v for k, v in kwargs.items() if k == "device"):
             if isinstance(a, dtypes.dtype):
                 dtype = a
             elif isinstance(a, Tensor):
                 dtype = a.dtype
             else:
-                _device(a)                               # validates 'cpu', rejects 'cuda'
+                if isinstance(a, str) and not re.fullmatch(r"[a-zA-Z_]+(:(0|[1-9]\d*))?", a):
+                    raise RuntimeError(f"Invalid device string: '{a}'")
+                _check_device("to", a)                # 'cpu' passes, 'cuda' fails as PyTorch
+        copy = kwargs.get("copy", False)
         if dtype is None or dtype == self.dtype:
-            return self
+            return self.clone() if copy else self
         return self.type(dtype)
 
-    def type(self, dtype=None):
+    def cuda(self, device=None, non_blocking=False, memory_format=None):
+        _check_device("cuda", "cuda")                     # PyTorch's CPU build refuses
+
+    def type(self, dtype=None, non_blocking=False):
         if dtype is None:                    # the legacy type name, as PyTorch's x.type()
             return f"tatamikomi.{self.dtype.torch_name}Tensor"
+        if isinstance(dtype, str):                       # x.type('torch.DoubleTensor')
+            named = {f"{p}.{d.torch_name}Tensor": d for d in dtypes.ALL
+                     for p in ("torch", "tatamikomi")}
+            if dtype not in named:
+                raise ValueError(f"invalid type: '{dtype}'")
+            dtype = named[dtype]
         if dtype == self.dtype:
             return self
         return ops.Cast.apply(self, dtype=dtype.np)
@@ -339,13 +389,33 @@ class Tensor:
         return (self[i] for i in range(len(self)))
 
     def __float__(self):
-        return float(self.item())
+        return float(self._scalar())
 
     def __int__(self):
-        return int(self.item())
+        return int(self._scalar())
 
     def __index__(self):
+        if self.array.size != 1 or self.dtype.is_floating_point or self.dtype == dtypes.bool:
+            raise TypeError("only integer tensors of a single element can be converted to an "
+                            "index")
         return int(self.item())
+
+    def _scalar(self):
+        if self.array.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return self.item()
+
+    def __iadd__(self, other):
+        return self.add_(other)
+
+    def __isub__(self, other):
+        return self.sub_(other)
+
+    def __imul__(self, other):
+        return self.mul_(other)
+
+    def __itruediv__(self, other):
+        return self.div_(other)
 
     def __bool__(self):
         if self.array.size != 1:
@@ -365,13 +435,16 @@ class Tensor:
     def view(self, *shape):
         if len(shape) == 1 and isinstance(shape[0], dtypes.dtype):
             raise NotImplementedError("view(dtype) is not supported")
-        return ops.reshape(self, _shape_arg(shape), copy=False)
+        flat = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        if not all(is_int(s) for s in flat):
+            raise dtypes.invalid_arguments("view", shape)
+        return ops.reshape(self, tuple(int(s) for s in flat), copy=False)
 
     def view_as(self, other):
         return self.view(other.shape)
 
     def reshape(self, *shape):
-        return ops.reshape(self, _shape_arg(shape))
+        return ops.reshape(self, _shape_arg("reshape", shape))
 
     def reshape_as(self, other):
         return self.reshape(other.shape)
@@ -380,7 +453,7 @@ class Tensor:
         return ops.flatten(self, start_dim, end_dim)
 
     def permute(self, *dims):
-        return ops.permute(self, _shape_arg(dims))
+        return ops.permute(self, _shape_arg("permute", dims, "dims"))
 
     def transpose(self, dim0, dim1):
         return ops.transpose(self, dim0, dim1)
@@ -399,7 +472,7 @@ class Tensor:
         return ops.unsqueeze(self, dim)
 
     def expand(self, *shape):
-        return ops.expand(self, _shape_arg(shape))
+        return ops.expand(self, _shape_arg("expand", shape, "size"))
 
     def expand_as(self, other):
         return self.expand(other.shape)
@@ -528,8 +601,10 @@ class Tensor:
     def mean(self, dim=None, keepdim=False, dtype=None):
         t = self if dtype is None else self.type(dtype)
         if not t.dtype.is_floating_point:
-            raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either "
-                               f"a floating point or complex dtype. Got: {t.dtype.torch_name}")
+            which = "Input" if dtype is None else "Optional"
+            raise RuntimeError(f"mean(): could not infer output dtype. {which} dtype must be "
+                               f"either a floating point or complex dtype. Got: "
+                               f"{t.dtype.torch_name}")
         return ops.reduce(ops.Mean, t, dim, keepdim)
 
     def max(self, dim=None, keepdim=False):
@@ -539,10 +614,10 @@ class Tensor:
         return ops.extreme(self, dim, keepdim, largest=False, pair=_minmax)
 
     def argmax(self, dim=None, keepdim=False):
-        return ops.arg_extreme(self, dim, keepdim, largest=True)
+        return ops.arg_extreme(self, _int_arg("argmax", dim), keepdim, largest=True)
 
     def argmin(self, dim=None, keepdim=False):
-        return ops.arg_extreme(self, dim, keepdim, largest=False)
+        return ops.arg_extreme(self, _int_arg("argmin", dim), keepdim, largest=False)
 
     # ----- in place (PyTorch refuses these on a leaf that requires grad while recording)
     def _check_inplace(self):
@@ -565,6 +640,9 @@ class Tensor:
         if result.dtype.category > self.dtype.category:
             raise RuntimeError(f"result type {result.dtype.torch_name} can't be cast to the "
                                f"desired output type {self.dtype.torch_name}")
+        if result.array.shape != self.array.shape:
+            raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the "
+                               f"broadcast shape {list(result.shape)}")
         node = result._node if result._requires_grad and is_grad_enabled() else None
         if node is not None:        # what the op saved of self's old value must survive the write
             node.resave(self.array, lambda a: a.copy(), None)
@@ -631,24 +709,88 @@ class Tensor:
         self._check_inplace()
         return self._assign(self._alias().relu())
 
-    def uniform_(self, a=0.0, b=1.0, *, generator=None):
+    # ----- random draws: PyTorch's values and order (kernels/sampling.py)
+    def _draw(self, fill, *args, generator=None, floating=None):
+        """fill(engine, array, *args) in place; floating names the kernel ints lack."""
         self._check_inplace()
-        g = generator or default_generator
-        self.array[...] = g.np.uniform(a, b, self.array.shape)
+        if floating and not self.dtype.is_floating_point:
+            raise NotImplementedError(f"\"{floating}\" not implemented for "
+                                      f"'{self.dtype.torch_name}'")
+        engine = mt19937.DEFAULT if generator is None else generator._engine
+        fill(engine, self.array, *args)
         self._bump()
         return self
+
+    def uniform_(self, a=0.0, b=1.0, *, generator=None):
+        if a > b:
+            raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found "
+                               f"from={a:g} > to={b:g}")
+        return self._draw(sampling.uniform_, a, b, generator=generator,
+                          floating="check_uniform_bounds")
 
     def normal_(self, mean=0.0, std=1.0, *, generator=None):
-        self._check_inplace()
-        g = generator or default_generator
-        self.array[...] = g.np.normal(mean, std, self.array.shape)
-        self._bump()
-        return self
+        if std < 0:
+            raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
+        return self._draw(sampling.normal_, mean, std, generator=generator,
+                          floating="normal_kernel_cpu")
+
+    def bernoulli_(self, p=0.5, *, generator=None):
+        if isinstance(p, Tensor):
+            if not ((p.array >= 0) & (p.array <= 1)).all():
+                raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.  "
+                                   "(Could this error message be improved?  If so, please "
+                                   "report an enhancement request to PyTorch.)")
+            p = np.broadcast_to(p.array, self.array.shape)
+        elif not 0 <= p <= 1:
+            raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p:g}")
+        return self._draw(sampling.bernoulli_, p, generator=generator)
+
+    def exponential_(self, lambd=1.0, *, generator=None):
+        if not self.dtype.is_floating_point:
+            raise RuntimeError(f"Exponential distribution is a continuous probability "
+                               f"distribution. dtype must be a floating point but you specified "
+                               f"{self.dtype.torch_name}")
+        if not lambd > 0:
+            raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd:g}")
+        return self._draw(sampling.exponential_, lambd, generator=generator)
+
+    def random_(self, *bounds, generator=None):
+        """random_(): the dtype's whole range; random_(to), random_(from, to): [from, to)."""
+        if not bounds:
+            return self._draw(sampling.random_full_, generator=generator)
+        low, high = (0,) + bounds if len(bounds) == 1 else bounds
+        if high is None:                    # up to the dtype's largest exact integer
+            high = sampling.FULL_RANGE[self.array.dtype] - (not self.dtype.is_floating_point)
+        if low >= high:
+            raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got "
+                               f"from={low} >= to={high}")
+        _random_bounds(self.dtype, low, high)
+        return self._draw(sampling.random_, low, high, generator=generator)
+
+def _random_bounds(dt, low, high):
+    """PyTorch's limits on random_(from, to): errors for integers, a warning for floats."""
+    if dt.is_floating_point:
+        digits = {2: 11, 4: 24, 8: 53}[dt.itemsize]
+        for name, v in (("from", low), ("to - 1", high - 1)):
+            if not -2 ** digits <= v <= 2 ** digits:
+                warnings.warn(f"{name} is out of bounds [-(2^{digits}), 2^{digits}]. Due to "
+                              f"precision limitations {dt.c_name} can support discrete uniform "
+                              f"distribution only within this range. This warning will become "
+                              f"an error in version 1.7 release, please fix the code in "
+                              f"advance", stacklevel=3)
+        return
+    info = np.iinfo(dt.np) if dt != dtypes.bool else np.iinfo(np.uint8)
+    top = 1 if dt == dtypes.bool else info.max
+    if low < info.min:
+        raise RuntimeError(f"from is out of bounds for {dt.c_name}")
+    if high - 1 > top:
+        raise RuntimeError(f"to - 1 is out of bounds for {dt.c_name}")
 
 
-def _factory(name):
-    """A factory of creation.py, which sits above this module and is loaded by then."""
-    return getattr(sys.modules["tatamikomi.creation"], name)
+def _above(module, name):
+    """A name from a module above this one (creation, random), loaded by the time it is used:
+    looked up, not imported, so the package keeps its one import cycle."""
+    return getattr(sys.modules[f"tatamikomi.{module}"], name)
 
 
 class _Handle:

@@ -8,7 +8,7 @@ PKG = Path(__file__).resolve().parents[1] / "tatamikomi"
 LAYERS = {                      # top-level module or package -> layer; lower layers come first
     "backends": 0, "kernels": 0,
     "dtypes": 1, "device": 1, "random": 1, "autograd": 1, "tensor": 1, "ops": 1,
-    "creation": 1, "functions": 1, "_print": 1, "serialization": 1, "__init__": 1,
+    "creation": 1, "functions": 1, "_print": 1, "_parse": 1, "serialization": 1, "__init__": 1,
     "nn": 2,
     "optim": 3, "utils": 3, "vision": 3,
     "tools": 4, "cli": 4, "__main__": 4,

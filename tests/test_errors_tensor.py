@@ -270,34 +270,7 @@ FUNCTIONS = {
     "numel-list": lambda L: L.lib.numel([1, 2]),
 }
 
-# (name: the change it needs) for cases whose fix lies in a file this catalogue's author
-# does not own.
-SHAPE_ARGS = ("parse shape arguments as creation.int_tuple/_size do (first item typed, later "
-              "ones unpacked, int64 overflow)")
-FUNCTIONS_XFAIL = {
-    "argmax-empty": "needs ops/__init__.py arg_extreme: with dim None and numel 0 raise "
-                    "IndexError('{argmax|argmin}(): Expected reduction dim to be specified for "
-                    "input.numel() == 0.')",
-    "argmin-empty": "needs ops/__init__.py: as argmax-empty",
-    "argmax-empty-dim": "needs ops/__init__.py arg_extreme: an empty reduced dim raises "
-                        "IndexError('argmax(): Expected reduction dim {d} to have non-zero "
-                        "size.')",
-    "max-empty-dim": "needs ops/__init__.py extreme: as argmax-empty-dim, named max()",
-    "argmax-float-dim": "needs tensor.py argmax(): a non-int dim raises TypeError(\"argmax(): "
-                        "argument 'dim' (position 2) must be int, not float\")",
-    "clamp-string-bound": "needs ops/__init__.py clamp: a bound that is no number or tensor "
-                          "raises dtypes.invalid_arguments('clamp', (t, lo[, hi]))",
-    "min-empty": "needs ops/__init__.py extreme: name min() when largest is False",
-    "reshape-negative": "needs ops/__init__.py _infer: a size < -1 raises RuntimeError('invalid "
-                        "shape dimension {s} at index {i} of shape {list(shape)}') first",
-    "reshape-float": "needs tensor.py _shape_arg: " + SHAPE_ARGS + ", name 'shape', position 2",
-    "reshape-inferred-from-zero": "needs ops/__init__.py _infer: -1 with a known product of 0 "
-                                  "raises RuntimeError('cannot reshape tensor of 0 elements "
-                                  "into shape {list(shape)} because the unspecified dimension "
-                                  "size -1 can be any value and is ambiguous')",
-    "sum-float-dim": "needs ops/__init__.py _axes: a dim that is no int (or tuple of ints) "
-                     "raises dtypes.invalid_arguments('sum', (t, dim))",
-}
+FUNCTIONS_XFAIL = {}
 
 
 @pytest.mark.parametrize("case", params(FUNCTIONS, FUNCTIONS_XFAIL))
@@ -427,71 +400,7 @@ TENSOR = {
     "leaf-iadd": lambda L: leaf(L, 3).__iadd__(1),
 }
 
-TENSOR_XFAIL = {
-    "view-float": "needs tensor.py: view() with a non-int argument raises "
-                  "dtypes.invalid_arguments('view', args)",
-    "view-string": "needs tensor.py: as view-float",
-    "view-negative": "needs ops/__init__.py _infer: a size < -1 raises RuntimeError('invalid "
-                     "shape dimension {s} at index {i} of shape {list(shape)}') first",
-    "reshape-float": "needs tensor.py _shape_arg: " + SHAPE_ARGS + ", name 'shape'",
-    "reshape-list-float": "needs tensor.py _shape_arg: " + SHAPE_ARGS + ", name 'shape'",
-    "expand-fewer-dims": "needs ops/__init__.py expand: the message names the tensor by "
-                         "t.type() (tatamikomi.FloatTensor), not {torch_name}Type",
-    "expand-leading-minus-one": "needs ops/__init__.py expand: -1 in a new leading dim i "
-                                "raises RuntimeError('The expanded size of the tensor (-1) "
-                                "isn't allowed in a leading, non-existing dimension {i}')",
-    "size-0d": "needs tensor.py size(): on a 0-d tensor raise IndexError('Dimension specified "
-               "as {dim} but tensor has no dimensions')",
-    "index-0d": "needs ops/__init__.py getitem: indexing a 0-d tensor with an int raises "
-                "IndexError('invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
-                "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number')",
-    "index-float": "needs ops/__init__.py getitem: a float index raises IndexError('only "
-                   "integers, slices (`:`), ellipsis (`...`), None and long or byte Variables "
-                   "are valid indices (got float)')",
-    "index-zero-step": "needs ops/__init__.py getitem: step 0 raises ValueError('slice step "
-                       "cannot be zero') before the step > 0 check",
-    "index-float-tensor": "needs ops/__init__.py getitem: a float tensor index raises "
-                          "IndexError('tensors used as indices must be long, int, byte or bool "
-                          "tensors')",
-    "setitem-shape-mismatch": "needs ops/__init__.py setitem: a value that cannot broadcast "
-                              "raises expand's RuntimeError (nn.functional._expandable)",
-    "setitem-out-of-range": "needs ops/__init__.py setitem: map NumPy's IndexError through "
-                            "_index_message ('for axis' -> 'for dimension')",
-    "setitem-string": "needs ops/__init__.py setitem: a str value raises TypeError(\"can't "
-                      "assign a str to a torch.FloatTensor\")",
-    "float-many": "needs tensor.py __float__/__int__: ValueError('only one element tensors can "
-                  "be converted to Python scalars') for numel != 1",
-    "int-many": "needs tensor.py: as float-many",
-    "index-many": "needs tensor.py __index__: TypeError('only integer tensors of a single "
-                  "element can be converted to an index') unless integer with numel 1",
-    "to-cuda": "needs tensor.py to(): call device.check('to', a) on each device argument "
-               "(device('cuda') now constructs, as in PyTorch)",
-    "to-cuda-keyword": "needs tensor.py: as to-cuda",
-    "to-cuda-object": "needs tensor.py: as to-cuda",
-    "to-dtype-string": "needs tensor.py to(): a dtype= that is not a dtype raises "
-                       "dtypes.invalid_arguments('to', (), {'dtype': v}) (torch prints "
-                       "'got (dtype=str, )')",
-    "to-dtype-name": "needs tensor.py to(): a string that is not a device type raises "
-                     "RuntimeError(\"Invalid device string: '{s}'\") (check its letters "
-                     "before device())",
-    "cuda": "needs tensor.py: cuda() that calls device.check('cuda', 'cuda')",
-    "type-bad-string": "needs tensor.py type(): a str that is no 'torch.<Name>Tensor' raises "
-                       "ValueError(\"invalid type: '{s}'\")",
-    "mean-int-dtype": "needs tensor.py mean(): with dtype= given, the message says 'Optional "
-                      "dtype must be', not 'Input dtype must be'",
-    "min-empty": "needs ops/__init__.py extreme: name min() when largest is False",
-    "matmul-operator-0d": "needs ops/__init__.py matmul: call ops.matmul.check(a.shape, "
-                          "b.shape) first (functions.matmul does)",
-    "inplace-shapes-differ": "needs tensor.py _assign: a result that does not fit self raises "
-                             "RuntimeError(\"output with shape {list(self.shape)} doesn't "
-                             "match the broadcast shape {list(result.shape)}\")",
-    "grad-wrong-shape": "needs tensor.py: a grad setter with PyTorch's size check",
-    "grad-wrong-dtype": "needs tensor.py: a grad setter with PyTorch's dtype check",
-    "grad-not-tensor": "needs tensor.py: a grad setter raising TypeError('assigned grad "
-                       "expected to be a Tensor or None but got grad of type {type}')",
-    "leaf-iadd": "needs tensor.py: __iadd__/__isub__/__imul__/__itruediv__ as add_/sub_/mul_/"
-                 "div_",
-}
+TENSOR_XFAIL = {}
 
 
 @pytest.mark.parametrize("case", params(TENSOR, TENSOR_XFAIL))

@@ -6,6 +6,7 @@ import numpy as np
 
 from .. import dtypes
 from ..autograd import is_grad_enabled
+from .._parse import is_int
 from ..tensor import Tensor, _dim
 from .elementwise import (
     Add,
@@ -24,6 +25,7 @@ from .elementwise import (
 from . import math
 from .inplace import CopySlices
 from .matmul import MatMul
+from .matmul import check as check_matmul
 from .movement import Cat, Contiguous, Expand, GetItem, Pad, Permute, Reshape, SetItem
 from .reduce import Extreme, Mean, Sum, TakeAlong
 
@@ -100,28 +102,11 @@ def matmul(a, b):
     if not isinstance(b, Tensor) or not isinstance(a, Tensor):
         raise TypeError(f"matmul(): argument 'other' (position 1) must be Tensor, not "
                         f"{type(b).__name__}")
+    check_matmul(a.shape, b.shape)
     if a.dtype != b.dtype:
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
                            f"{a.dtype.c_name} != {b.dtype.c_name}")
-    if a.ndim == 2 and b.ndim == 2 and a.shape[1] != b.shape[0]:
-        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x"
-                           f"{a.shape[1]} and {b.shape[0]}x{b.shape[1]})")
-    if a.ndim == 1 and b.ndim == 1 and a.shape[0] != b.shape[0]:
-        raise RuntimeError(f"inconsistent tensor size, expected tensor [{a.shape[0]}] and src "
-                           f"[{b.shape[0]}] to have the same number of elements, but got "
-                           f"{a.shape[0]} and {b.shape[0]} elements respectively")
-    if a.ndim == 2 and b.ndim == 1 and a.shape[1] != b.shape[0]:
-        raise RuntimeError(f"size mismatch, got input ({a.shape[0]}), mat ({a.shape[0]}x"
-                           f"{a.shape[1]}), vec ({b.shape[0]})")
-    if a.ndim == 1 and b.ndim == 2 and a.shape[0] != b.shape[0]:
-        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied (1x{a.shape[0]} and "
-                           f"{b.shape[0]}x{b.shape[1]})")
-    try:
-        return MatMul.apply(a, b)
-    except ValueError:
-        batch = int(np.prod(a.shape[:-2], dtype=np.int64))
-        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
-                           f"[{batch}, {a.shape[-1]}] but got: [{batch}, {b.shape[-2]}].") from None
+    return MatMul.apply(a, b)
 
 
 def as_float(t):
@@ -129,6 +114,10 @@ def as_float(t):
 
 
 def clamp(t, lo, hi):
+    for bound in (lo, hi):
+        if not (bound is None or _is_operand(bound)):
+            raise dtypes.invalid_arguments("clamp", (t,) + tuple(b for b in (lo, hi)
+                                                               if b is not None))
     if lo is None and hi is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     return Clamp.apply(t, lo=lo, hi=hi)
@@ -143,7 +132,14 @@ def _axes(dim, ndim):
     return _dim(dim, ndim)
 
 
+def _is_dims(dim):
+    return dim is None or is_int(dim) or (isinstance(dim, (tuple, list)) and
+                                          all(is_int(d) for d in dim))
+
+
 def reduce(cls, t, dim, keepdim):
+    if not _is_dims(dim):
+        raise dtypes.invalid_arguments("sum" if cls is Sum else "mean", (t, dim))
     return cls.apply(t, axis=_axes(dim, t.ndim), keepdim=keepdim)
 
 
@@ -151,12 +147,15 @@ def extreme(t, dim, keepdim, largest, pair):
     """max()/min(): over everything, or along dim as a (values, indices) pair."""
     if isinstance(dim, Tensor):                          # torch.max(a, b): element-wise
         return maximum(t, dim) if largest else minimum(t, dim)
+    name = "max" if largest else "min"
     if dim is None:
         if t.numel() == 0:
-            raise RuntimeError("max(): Expected reduction dim to be specified for input.numel() "
-                               "== 0. Specify the reduction dim with the 'dim' argument.")
+            raise RuntimeError(f"{name}(): Expected reduction dim to be specified for "
+                               "input.numel() == 0. Specify the reduction dim with the 'dim' "
+                               "argument.")
         return Extreme.apply(t, largest=largest)
     axis = _dim(dim, t.ndim)
+    _nonempty(name, t, axis)
     a = t.array if t.ndim else t.array.reshape(1)
     idx = (np.argmax if largest else np.argmin)(a, axis=axis, keepdims=True)
     values = TakeAlong.apply(t if t.ndim else t.reshape(1), indices=idx, axis=axis,
@@ -168,8 +167,18 @@ def extreme(t, dim, keepdim, largest, pair):
     return pair(values, Tensor._make(idx.astype(np.int64)))
 
 
+def _nonempty(name, t, axis):
+    if t.ndim and t.shape[axis] == 0:
+        raise IndexError(f"{name}(): Expected reduction dim {axis} to have non-zero size.")
+
+
 def arg_extreme(t, dim, keepdim, largest):
-    fn = np.argmax if largest else np.argmin
+    fn, name = (np.argmax, "argmax") if largest else (np.argmin, "argmin")
+    if dim is None and t.numel() == 0:
+        raise IndexError(f"{name}(): Expected reduction dim to be specified for input.numel() "
+                         "== 0.")
+    if dim is not None:
+        _nonempty(name, t, _dim(dim, t.ndim))
     if dim is None:
         out = np.asarray(fn(t.array))
         return Tensor._make(out.reshape((1,) * t.ndim if keepdim else ()).astype(np.int64))
@@ -192,11 +201,28 @@ def where(cond, a, b):
 
 
 # ----- movement
+def _check_index(t, index):
+    """PyTorch's refusals of an index, before NumPy sees it."""
+    items = index if isinstance(index, tuple) else (index,)
+    for i in items:
+        if isinstance(i, slice) and i.step == 0:
+            raise ValueError("slice step cannot be zero")
+        if isinstance(i, slice) and i.step is not None and i.step < 0:
+            raise ValueError("step must be greater than zero")
+        if isinstance(i, float):
+            raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or "
+                             "byte Variables are valid indices (got float)")
+        if isinstance(i, np.ndarray) and i.dtype.kind not in "biu":
+            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+    if t.ndim == 0 and any(isinstance(i, (int, np.integer)) and not isinstance(i, bool)
+                           for i in items):
+        raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
+                         "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
+
+
 def getitem(t, index):
     """t[index] with PyTorch's messages for bad indices."""
-    for i in index if isinstance(index, tuple) else (index,):
-        if isinstance(i, slice) and i.step is not None and i.step <= 0:
-            raise ValueError("step must be greater than zero")
+    _check_index(t, index)
     try:
         return GetItem.apply(t, index=index)
     except IndexError as e:
@@ -218,11 +244,19 @@ def _index_message(msg, t):
 
 def _infer(shape, n):
     """Resolve one -1 in a target shape, with PyTorch's messages for impossible shapes."""
+    for i, s in enumerate(shape):
+        if s < -1:
+            raise RuntimeError(f"invalid shape dimension {s} at index {i} of shape "
+                               f"{list(shape)}")
     if list(shape).count(-1) > 1:
         raise RuntimeError("only one dimension can be inferred")
     known = int(np.prod([s for s in shape if s != -1], dtype=np.int64))
     if -1 in shape:
-        if known == 0 or n % known:
+        if known == 0:
+            raise RuntimeError(f"cannot reshape tensor of 0 elements into shape {list(shape)} "
+                               "because the unspecified dimension size -1 can be any value and "
+                               "is ambiguous")
+        if n % known:
             raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {n}")
         return tuple(n // known if s == -1 else s for s in shape)
     if known != n:
@@ -288,13 +322,16 @@ def unsqueeze(t, dim):
 def expand(t, shape):
     lead = len(shape) - t.ndim
     if lead < 0:
-        raise RuntimeError(f"expand({t.dtype.torch_name}Type{{{list(t.shape)}}}, size="
+        raise RuntimeError(f"expand({t.type()}{{{list(t.shape)}}}, size="
                            f"{list(shape)}): the number of sizes provided ({len(shape)}) must "
                            f"be greater or equal to the number of dimensions in the tensor "
                            f"({t.ndim})")
     out = []
     for i, s in enumerate(shape):
         have = t.shape[i - lead] if i >= lead else None
+        if s == -1 and have is None:
+            raise RuntimeError(f"The expanded size of the tensor (-1) isn't allowed in a "
+                               f"leading, non-existing dimension {i}")
         if s == -1:
             s = have
         elif have is not None and have != 1 and have != s:
@@ -311,8 +348,20 @@ def setitem(t, index, value):
         raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
                            "in-place operation.")
     t._check_inplace()
+    _check_index(t, index)
+    if isinstance(value, str):
+        raise TypeError(f"can't assign a str to a {t.type()}")
     if not isinstance(value, Tensor):
         value = Tensor._make(np.asarray(value, t.array.dtype))
+    try:
+        region = t.array[index].shape
+    except IndexError as e:
+        raise IndexError(_index_message(str(e), t)) from None
+    if value.shape != region:                     # PyTorch's error when value cannot fill it
+        shape = tuple(value.shape)
+        while len(shape) > len(region) and shape[0] == 1:     # leading ones are dropped
+            shape = shape[1:]
+        expand(Tensor._make(np.broadcast_to(np.zeros((), value.array.dtype), shape)), region)
     if is_grad_enabled() and (t.requires_grad or value.requires_grad):
         return t._assign(SetItem.apply(t._alias(), to_dtype(value, t.dtype), index=index))
     t.array[index] = value.array
