@@ -722,6 +722,12 @@ class Tensor:
         return self
 
 
+def _new(factory, like, dtype, requires_grad, *args):
+    """x.new_zeros(...) and friends: the factory, with x's dtype unless one is given."""
+    return _above("creation", factory)(*args, dtype=dtype or like.dtype,
+                                       requires_grad=requires_grad)
+
+
 def _above(module, name):
     """A name from a module above this one (creation, random), loaded by the time it is used:
     looked up, not imported, so the package keeps its one import cycle."""
