@@ -152,7 +152,7 @@ class Function(_Context):
     slots = None         # which output of each parent an input is, when a parent has several
     outputs = 1
     hooks = None         # gradient hooks of the output (Tensor.register_hook on a non-leaf)
-    _custom = False      # a torch.autograd.Function subclass: see CustomFunction below
+    _custom = False      # a torch.autograd.Function subclass: see _apply_custom below
 
     def __init__(self, *inputs):
         self.inputs = inputs                       # Tensors, or None for an absent bias
@@ -334,7 +334,7 @@ def _check_versions(node):
             made = "" if maker is None else f", which is output 0 of {maker.label()},"
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been modified by an "
-                f"inplace operation: [torch.{dtypes.from_numpy(a.dtype).torch_name}Tensor "
+                f"inplace operation: [tatamikomi.{dtypes.from_numpy(a.dtype).torch_name}Tensor "
                 f"{list(a.shape)}]{made} is at "
                 f"version {counter[0]}; expected version {version} instead. Hint: enable anomaly "
                 "detection to find the operation that failed to compute its gradient, with "

@@ -1,4 +1,6 @@
 """Shared test helpers: compare tatamikomi against PyTorch run in the same process."""
+import re
+
 import numpy as np
 import torch
 
@@ -43,6 +45,16 @@ def raised(fn):
     return None
 
 
+TYPE_NAMES = r"\btorch\.(bool|uint8|int8|int16|int32|int64|float16|float32|float64|" \
+             r"(?:Bool|Byte|Char|Short|Int|Long|Half|Float|Double)Tensor)\b"
+
+
+def ours_spelled(message):
+    """torch's message with the reprs it embeds (Size, dtypes, legacy tensor types) spelled as
+    ours print them: tatamikomi.Size([2]), tatamikomi.int64, tatamikomi.FloatTensor."""
+    return re.sub(TYPE_NAMES, r"tatamikomi.\1", message.replace("torch.Size(", "tatamikomi.Size("))
+
+
 def assert_same_error(ours_fn, torch_fn):
     """Both raise the same exception type; ours starts with torch's message (a hint may follow)."""
     theirs = raised(torch_fn)
@@ -50,4 +62,5 @@ def assert_same_error(ours_fn, torch_fn):
     ours = raised(ours_fn)
     assert ours is not None, f"tatamikomi did not raise; torch raised {theirs!r}"
     assert type(ours).__name__ == type(theirs).__name__, f"{ours!r} vs {theirs!r}"
-    assert str(ours).split("\n")[0] == str(theirs).split("\n")[0], f"{ours!r} vs {theirs!r}"
+    assert str(ours).split("\n")[0] == ours_spelled(str(theirs).split("\n")[0]), \
+        f"{ours!r} vs {theirs!r}"
