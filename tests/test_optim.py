@@ -27,11 +27,23 @@ CASES = [
     ("AdamW", dict(lr=1e-2)),
     ("AdamW", dict(lr=1e-2, weight_decay=0.3, amsgrad=True)),
     ("AdamW", dict(lr=1e-2, eps=1e-3, maximize=True)),
+    ("Adadelta", dict()),
+    ("Adadelta", dict(lr=0.5, rho=0.8, eps=1e-4, weight_decay=0.1, maximize=True)),
+    ("RMSprop", dict()),
+    ("RMSprop", dict(lr=1e-2, momentum=0.9, centered=True, weight_decay=0.05)),
+    ("RMSprop", dict(lr=1e-3, alpha=0.3, centered=True, maximize=True)),     # lerp's other side
+    ("RMSprop", dict(lr=1e-2, momentum=0.5, maximize=True)),
+    ("Adagrad", dict()),
+    ("Adagrad", dict(lr=0.1, lr_decay=0.01, initial_accumulator_value=0.3, weight_decay=0.1,
+                     maximize=True)),
 ]
+NEW = ("Adadelta", "RMSprop", "Adagrad")
+LATER = [i for i, (name, _) in enumerate(CASES) if name in NEW]
 IDS = [f"{n}-{'-'.join(f'{k}={v}' for k, v in kw.items())}" for n, kw in CASES]
 # The second group overrides options, so per-group options must win over the defaults.
 GROUP2 = {"SGD": dict(lr=0.02, momentum=0.3), "Adam": dict(lr=3e-3, betas=(0.5, 0.9)),
-          "AdamW": dict(lr=3e-3, weight_decay=0.5)}
+          "AdamW": dict(lr=3e-3, weight_decay=0.5), "Adadelta": dict(rho=0.5, lr=0.3),
+          "RMSprop": dict(lr=3e-3, centered=True), "Adagrad": dict(lr_decay=0.1, eps=1e-3)}
 
 
 def make_params(lib, dtype=np.float32, seed=0):
@@ -178,7 +190,7 @@ def test_param_groups_and_defaults_match_torch():
         opt.add_param_group({"params": [("k", ps[2])], "lr": 0.1})
         out = [{k: v for k, v in g.items() if k != "params"} for g in opt.param_groups]
         return out, opt.defaults, repr(opt)
-    for name in ("SGD", "Adam", "AdamW"):
+    for name in ("SGD", "Adam", "AdamW") + NEW:
         assert groups(tm, name) == groups(torch, name)
     p = tm.nn.Parameter(tm.ones(1))
     assert tm.optim.Adam([p], betas=[0.5, 0.6]).param_groups[0]["betas"] == (0.5, 0.6)
@@ -192,8 +204,8 @@ def roundtrip(obj):
     return tm.load(buf)
 
 
-@pytest.mark.parametrize("name,kw", [CASES[2], CASES[7], CASES[10], CASES[15]],
-                         ids=[IDS[2], IDS[7], IDS[10], IDS[15]])
+@pytest.mark.parametrize("name,kw", [CASES[i] for i in (2, 7, 10, 15, *LATER)],
+                         ids=[IDS[i] for i in (2, 7, 10, 15, *LATER)])
 def test_state_dict_layout_matches_torch(name, kw):
     ours, oo = run(tm, name, kw, groups=True)
     theirs, ot = run(torch, name, kw, groups=True)
@@ -212,8 +224,42 @@ def test_state_dict_layout_matches_torch(name, kw):
     assert (a["state"][0] is oo.state[ours[0]]) == (b["state"][0] is ot.state[theirs[0]])
 
 
-@pytest.mark.parametrize("name,kw", [CASES[3], CASES[12], CASES[15]], ids=[IDS[3], IDS[12],
-                                                                           IDS[15]])
+@pytest.mark.parametrize("name,kw", [CASES[i] for i in LATER], ids=[IDS[i] for i in LATER])
+@pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-12), (np.float32, 1e-6)],
+                         ids=["float64", "float32"])
+def test_long_trajectories_match_torch(name, kw, dtype, tol):
+    """30 steps in two groups: the same parameters and state (PyTorch's vectorized kernels
+    fuse some multiply-adds, so a few last bits differ; the order of operations is its)."""
+    ours, oo = run(tm, name, kw, steps=30, groups=True, dtype=dtype)
+    theirs, ot = run(torch, name, kw, steps=30, groups=True, dtype=dtype)
+    for a, b in zip(ours, theirs):
+        assert a.dtype == getattr(tm, np.dtype(dtype).name)
+        np.testing.assert_allclose(numpy(a), numpy(b), rtol=tol, atol=tol)
+    assert_state_matches(oo, ot, ours, theirs, dict(rtol=tol, atol=tol))
+    assert [numpy(oo.state[p]["step"]) for p in ours] == \
+        [numpy(ot.state[p]["step"]) for p in theirs]
+
+
+def test_adagrad_state_exists_before_the_first_step_as_torch():
+    """Adagrad fills its state in the constructor; a group added later is filled at its step."""
+    def state(lib):
+        ps = make_params(lib)
+        opt = lib.optim.Adagrad(ps[:2], initial_accumulator_value=0.25)
+        before = opt.state_dict()
+        opt.add_param_group({"params": ps[2:]})
+        for p in ps:
+            p.grad = lib.ones(tuple(p.shape))
+        opt.step()
+        return ({i: {k: numpy(v).tolist() for k, v in s.items()}
+                 for i, s in before["state"].items()},
+                {i: sorted(s) for i, s in opt.state_dict()["state"].items()},
+                numpy(opt.state[ps[2]]["sum"]).tolist())
+    assert state(tm) == state(torch)
+
+
+@pytest.mark.parametrize("name,kw", [CASES[3], CASES[12], CASES[15]] + [CASES[LATER[i]] for i in
+                                                                        (1, 3, 7)],
+                         ids=[IDS[3], IDS[12], IDS[15]] + [IDS[LATER[i]] for i in (1, 3, 7)])
 def test_state_dict_round_trip_resumes_exactly(name, kw):
     ps, opt = run(tm, name, kw, steps=5, groups=True)
     saved = roundtrip(opt.state_dict())
@@ -369,6 +415,22 @@ ERRORS = {
     "adamw-lr": lambda lib, p: lib.optim.AdamW([p], lr=-0.1),
     "adamw-no-decoupled-kw": lambda lib, p: lib.optim.AdamW([p], decoupled_weight_decay=False),
     "empty": lambda lib, p: lib.optim.Adam([]),
+    "adadelta-lr": lambda lib, p: lib.optim.Adadelta([p], lr=-1),
+    "adadelta-lr-tensor": lambda lib, p: lib.optim.Adadelta([p], lr=lib.ones(2)),
+    "adadelta-rho": lambda lib, p: lib.optim.Adadelta([p], rho=1.5),
+    "adadelta-eps": lambda lib, p: lib.optim.Adadelta([p], eps=-1.0),
+    "adadelta-wd": lambda lib, p: lib.optim.Adadelta([p], weight_decay=-1),
+    "rmsprop-lr": lambda lib, p: lib.optim.RMSprop([p], lr=-0.01),
+    "rmsprop-eps": lambda lib, p: lib.optim.RMSprop([p], eps=-1e-8),
+    "rmsprop-momentum": lambda lib, p: lib.optim.RMSprop([p], momentum=-0.9),
+    "rmsprop-wd": lambda lib, p: lib.optim.RMSprop([p], weight_decay=-0.1),
+    "rmsprop-alpha": lambda lib, p: lib.optim.RMSprop([p], alpha=-0.5),
+    "adagrad-lr": lambda lib, p: lib.optim.Adagrad([p], lr=-1),
+    "adagrad-lr_decay": lambda lib, p: lib.optim.Adagrad([p], lr_decay=-1),
+    "adagrad-wd": lambda lib, p: lib.optim.Adagrad([p], weight_decay=-1),
+    "adagrad-initial": lambda lib, p: lib.optim.Adagrad([p], initial_accumulator_value=-1),
+    "adagrad-eps": lambda lib, p: lib.optim.Adagrad([p], eps=-1),
+    "adagrad-fused-foreach": lambda lib, p: lib.optim.Adagrad([p], fused=True, foreach=True),
     "tensor-not-list": lambda lib, p: lib.optim.SGD(p),
     "not-a-tensor": lambda lib, p: lib.optim.SGD([p, 1.5]),
     "non-leaf": lambda lib, p: lib.optim.SGD([p * 2]),

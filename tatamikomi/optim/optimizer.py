@@ -4,6 +4,8 @@ from collections import defaultdict
 from copy import deepcopy
 from itertools import chain
 
+import numpy as np
+
 from ..autograd import enable_grad, no_grad
 from ..tensor import Tensor
 
@@ -36,6 +38,46 @@ def _cast(param, value, key=None):
     if isinstance(value, (list, tuple)):
         return type(value)(_cast(param, v) for v in value)
     return value
+
+
+def _check_lr(lr):
+    """PyTorch's checks of an lr argument (a number, or a one-element tensor)."""
+    if isinstance(lr, Tensor) and lr.numel() != 1:
+        raise ValueError("Tensor lr must be 1-element")
+    if not 0.0 <= lr:
+        raise ValueError(f"Invalid learning rate: {lr}")
+
+
+def _step_counter():
+    """A new per-parameter step count: a float32 0-d tensor, as PyTorch keeps it."""
+    return Tensor._make(np.zeros((), np.float32))
+
+
+def _upgrade_steps(optimizer, **options):
+    """After loading an old checkpoint: missing group options take these values, and a `step`
+    saved as a Python number becomes the tensor PyTorch now keeps."""
+    for group in optimizer.param_groups:
+        for name, value in options.items():
+            group.setdefault(name, value)
+        for p in group["params"]:
+            state = optimizer.state.get(p)
+            if state and "step" in state and not isinstance(state["step"], Tensor):
+                state["step"] = Tensor._make(np.array(float(state["step"]), np.float32))
+
+
+def _lerp(start, end, weight):
+    """start.lerp_(end, weight) in place, with PyTorch's two formulas: each is exact at its end
+    (weight 0 gives start, weight 1 gives end).
+
+    Shapes: start, end (*), the same.
+    """
+    if abs(weight) < 0.5:
+        start += weight * (end - start)
+    else:
+        start *= -1
+        start += end                                   # end - start, in place
+        start *= -(1 - weight)
+        start += end                                   # end - (end - start) * (1 - weight)
 
 
 class Optimizer:
