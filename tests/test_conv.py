@@ -182,6 +182,33 @@ def test_conv2d_weight_grad_only():
     close(w.grad, tw.grad, "float64")
 
 
+def test_conv2d_interleaved_convs_backward_as_pytorch():
+    """Two im2col convs whose forwards and backwards interleave (the second's forward between
+    the first's forward and backward; the backwards in either order) and a retained graph
+    run twice: the forwards' columns handed to grad_weight must never be another conv's."""
+    from tatamikomi import kernels
+    rng = np.random.default_rng(7)
+    shapes = [((4, 3, 9, 9), (5, 3, 3, 3)), ((4, 3, 12, 10), (5, 3, 3, 3))]
+    for order in ((0, 1), (1, 0)):
+        leaves = [[pair(a, requires_grad=True) for a in arrays(rng, "float64", xs, ws)]
+                  for xs, ws in shapes]
+        gys = []
+        with kernels.use("im2col"):
+            outs = [F.conv2d(x, w, padding=1) for (x, _), (w, _) in leaves]
+            for i in order:
+                gy = rng.standard_normal(tuple(outs[i].shape))
+                gys.append((i, gy))
+                outs[i].backward(tm.tensor(gy), retain_graph=True)
+            i, gy = gys[0]
+            outs[i].backward(tm.tensor(gy))                       # a second time: grads add
+        for i, gy in gys + gys[:1]:
+            (tx, tw) = (leaves[i][0][1], leaves[i][1][1])
+            torch_F.conv2d(tx, tw, padding=1).backward(torch.tensor(gy))
+        for (x, tx), (w, tw) in leaves:
+            close(x.grad, tx.grad, "float64")
+            close(w.grad, tw.grad, "float64")
+
+
 def test_conv2d_zero_batch():
     rng = np.random.default_rng(6)
     x_np, w_np, b_np = arrays(rng, "float32", (0, 2, 5, 5), (3, 2, 3, 3), (3,))

@@ -125,46 +125,82 @@ def test_im2col_chunks_and_orientations_agree(spec, thin_o, variant, monkeypatch
         np.testing.assert_allclose(chunked, ref, rtol=1e-12, atol=1e-12)
 
 
-def test_im2col_grad_weight_reuses_forward_columns_of_the_same_x_only(monkeypatch):
+def counting(monkeypatch, name):
+    """Count the calls of im2col's function `name` (still running it)."""
+    calls, real = [], getattr(im2col, name)
+    monkeypatch.setattr(im2col, name, lambda *a: calls.append(1) or real(*a))
+    return calls
+
+
+def test_im2col_grad_weight_reuses_the_forward_columns_it_was_handed(monkeypatch):
     spec = SPECS[0]
     x, w, gy = arrays(spec)
     x2 = arrays(spec, seed=1)[0]
     ref, ref2 = direct.grad_weight(x, gy, spec), direct.grad_weight(x2, gy, spec)
-    calls, real = [], im2col._im2col
-    monkeypatch.setattr(im2col, "_im2col", lambda *a: calls.append(1) or real(*a))
-    im2col.forward(x, w, spec)
+    calls = counting(monkeypatch, "_im2col")
+    kept = {}
+    im2col.forward(x, w, spec, kept=kept)
+    np.testing.assert_allclose(im2col.grad_weight(x, gy, spec, kept=kept), ref, rtol=1e-12)
+    assert len(calls) == 1                                  # the forward's columns, reused
+    im2col.forward(x, w, spec, kept=kept)
+    im2col.grad_input(gy, w, spec, kept=kept)               # takes the workspace
+    np.testing.assert_allclose(im2col.grad_weight(x, gy, spec, kept=kept), ref, rtol=1e-12)
+    assert len(calls) == 3                                  # so the columns are made afresh
+    im2col.forward(x, w, spec, kept=kept)
     np.testing.assert_allclose(im2col.grad_weight(x, gy, spec), ref, rtol=1e-12)
-    assert len(calls) == 1                                   # the forward's columns, reused
-    im2col.forward(x, w, spec)
-    np.testing.assert_allclose(im2col.grad_weight(x2, gy, spec), ref2, rtol=1e-12)
-    assert len(calls) == 3                                   # another x: copied afresh
-    im2col.forward(x, w, spec)
-    im2col.grad_input(gy, w, spec)                           # took the workspace
-    np.testing.assert_allclose(im2col.grad_weight(x, gy, spec), ref, rtol=1e-12)
-    assert len(calls) == 5
-    monkeypatch.setattr(im2col, "WORKSPACE_BYTES", 1)        # one sample per chunk: the
-    im2col.forward(x, w, spec)                               # workspace ends with the last
-    np.testing.assert_allclose(im2col.grad_weight(x, gy, spec), ref, rtol=1e-12)
-    assert len(calls) == 5 + 2 * spec.N
+    assert len(calls) == 5                                  # nothing handed: copied afresh
+    im2col.forward(x, w, spec, kept=kept)
+    np.testing.assert_allclose(im2col.grad_weight(x2, gy, spec, kept=kept), ref2, rtol=1e-12)
+    assert len(calls) == 7                                  # another x: copied afresh
+    monkeypatch.setattr(im2col, "WORKSPACE_BYTES", 1)       # one sample per chunk: no batch's
+    kept = {}                                               # columns to hand over
+    im2col.forward(x, w, spec, kept=kept)
+    np.testing.assert_allclose(im2col.grad_weight(x, gy, spec, kept=kept), ref, rtol=1e-12)
+    assert "columns" not in kept and len(calls) == 7 + 2 * spec.N
 
 
-def test_im2col_grad_input_reuses_grad_weights_layout_of_the_same_gy_only(monkeypatch):
+def test_im2col_reuse_is_safe_when_convs_interleave(monkeypatch):
+    """The second conv's forward runs between the first's forward and backward (it takes the
+    workspace), and a backward on another thread (whose workspace differs): both copy afresh."""
+    import threading
+    spec, spec2 = SPECS[0], SPECS[13]                       # same C, KH, KW; other sizes
+    x, w, gy = arrays(spec)
+    x2, w2, gy2 = arrays(spec2, seed=1)
+    calls = counting(monkeypatch, "_im2col")
+    kept, kept2 = {}, {}
+    im2col.forward(x, w, spec, kept=kept)
+    im2col.forward(x2, w2, spec2, kept=kept2)
+    np.testing.assert_allclose(im2col.grad_weight(x, gy, spec, kept=kept),
+                               direct.grad_weight(x, gy, spec), rtol=1e-12)
+    assert len(calls) == 3                                  # the first's columns were gone
+    im2col.forward(x2, w2, spec2, kept=kept2)
+    out = []
+    thread = threading.Thread(target=lambda: out.append(im2col.grad_weight(x2, gy2, spec2,
+                                                                           kept=kept2)))
+    thread.start()
+    thread.join()
+    np.testing.assert_allclose(out[0], direct.grad_weight(x2, gy2, spec2), rtol=1e-12)
+    assert len(calls) == 5                                  # another thread: copied afresh
+
+
+@pytest.mark.parametrize("order", ["gw-first", "gx-first"])
+def test_im2col_gradients_share_gys_layout_through_kept(order, monkeypatch):
     spec = SPECS[7]                                              # groups 2
     x, w, gy = arrays(spec)
     gy2 = arrays(spec, seed=1)[2]
-    calls, real = [], im2col._to_groups
-    monkeypatch.setattr(im2col, "_to_groups", lambda *a: calls.append(1) or real(*a))
-    im2col.grad_weight(x, gy, spec)
-    np.testing.assert_allclose(im2col.grad_input(gy, w, spec), direct.grad_input(gy, w, spec),
-                               rtol=1e-12)
+    calls = counting(monkeypatch, "_to_groups")
+    kept = {}
+    grads = [lambda g: im2col.grad_weight(x, g, spec, kept=kept),
+             lambda g: im2col.grad_input(g, w, spec, kept=kept)]
+    refs = [lambda g: direct.grad_weight(x, g, spec), lambda g: direct.grad_input(g, w, spec)]
+    if order == "gx-first":
+        grads, refs = grads[::-1], refs[::-1]
+    for grad, ref in zip(grads, refs):
+        np.testing.assert_allclose(grad(gy), ref(gy), rtol=1e-12)
     assert len(calls) == 1                                       # made once, used twice
-    im2col.grad_weight(x, gy, spec)
-    np.testing.assert_allclose(im2col.grad_input(gy2, w, spec), direct.grad_input(gy2, w, spec),
-                               rtol=1e-12)
-    assert len(calls) == 3                                       # another gy: made afresh
-    np.testing.assert_allclose(im2col.grad_input(gy, w, spec), direct.grad_input(gy, w, spec),
-                               rtol=1e-12)
-    assert len(calls) == 4                                       # used up by the last call
+    for grad, ref in zip(grads, refs):
+        np.testing.assert_allclose(grad(gy2), ref(gy2), rtol=1e-12)
+    assert len(calls) == 2                                       # another gy: made afresh
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -287,8 +323,8 @@ def test_rules_pick_depthwise_fft_blocked_else_im2col(monkeypatch):
                   ConvSpec.make((8, 128, 28, 28), (128, 128, 3, 3), padding=(1, 1)),
                   ConvSpec.make((8, 64, 56, 56), (64, 16, 3, 3), padding=(1, 1), groups=4)):
         assert kernels.select(tiles) is blocked
-        assert not winograd.supports(tiles) or kernels.select(tiles) is not winograd
 
+        assert not winograd.supports(tiles) or kernels.select(tiles) is not winograd
 
 WINO = sorted(CLAIMS["winograd"])
 

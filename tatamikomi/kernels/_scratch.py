@@ -21,9 +21,25 @@ def scratch(name, shape, dtype):
     """
     dtype = np.dtype(dtype)
     nbytes = math.prod(shape) * dtype.itemsize
+    takings = _local.__dict__.setdefault("takings", {})
+    takings[name] = takings.get(name, 0) + 1            # whatever `name` held is void now
     bufs = _local.__dict__.setdefault("bufs", {})
     buf = bufs.get(name)
     if buf is None or buf.nbytes < nbytes + ALIGN:
         buf = bufs[name] = np.empty(nbytes + ALIGN, np.uint8)
     skip = -buf.ctypes.data % ALIGN             # vector loads that split cache lines cost two
     return buf[skip:skip + nbytes].view(dtype).reshape(shape)
+
+
+class Lease:
+    """What scratch array `array` (of buffer `name`) holds now, on this thread: intact() says
+    whether it still does, that is, whether nobody has taken the buffer since."""
+
+    def __init__(self, name, array):
+        self.name, self.array = name, array
+        self._takings = _local.takings                  # this thread's counts
+        self._taking = self._takings[name]
+
+    def intact(self):
+        return (self._takings is getattr(_local, "takings", None)
+                and self._takings[self.name] == self._taking)

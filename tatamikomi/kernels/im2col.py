@@ -2,17 +2,21 @@
 
 The copy (im2col) and its adjoint (col2im, a scatter-add) are parallel Numba loops over (n, c);
 the GEMMs are NumPy matmul (OpenBLAS). Runs every spec: stride, uneven padding, dilation, groups.
+Work one call can hand the next of the same conv goes through `kept` (KEEPS): the forward's
+columns of x, which grad_weight needs again, and gy in the GEMMs' layout, which both gradients
+make.
 """
-import threading
-import weakref
-
 import numpy as np
 
 from . import direct
 from ._finite import finite, nan_free
 from ._jit import njit, prange
-from ._scratch import scratch
+from ._scratch import Lease, scratch
 from .spec import ConvSpec
+
+# forward, grad_input and grad_weight take kept=, a dict that the caller keeps for one conv from
+# its forward to its backward (kernels/__init__.py); they work the same without it.
+KEEPS = True
 
 # The column matrix holds KH*KW copies of the input, so the batch is processed in chunks whose
 # column buffer stays under this cap: a large input costs at most this much extra memory, and the
@@ -42,19 +46,10 @@ PER_SAMPLE_P = 8192
 # grad_weight's GEMM orientation: at most this many outputs per group take the transposed form.
 THIN_O = 64
 
-_local = threading.local()              # per thread, what its workspace holds (see forward)
-
 
 def supports(spec: ConvSpec) -> bool:
     """Every valid spec."""
     return True
-
-
-def _workspace(size, dtype, keep=False):
-    """The column buffer, `size` elements of `dtype`; keep: the caller reads what it holds."""
-    if not keep:
-        _local.holds = None             # whatever columns it held are about to be overwritten
-    return scratch("im2col", (size,), dtype)
 
 
 @njit
@@ -166,10 +161,8 @@ def _col2im(col, gx, geom, rs):
     (_col2im_par if col.size >= PARALLEL_MIN else _col2im_one)(col, gx, geom, rs)
 
 
-def _chunks(spec, dtype, keep=False):
+def _chunks(spec, dtype):
     """Yield (n0, n1, col, rs, geom): a column buffer for samples [n0, n1), its row strides.
-
-    keep: the caller reads columns already in the workspace (one chunk), so leave them be.
 
     Layout col (G, R, Nc, P), seen as (rows, P): one GEMM per group covers the whole chunk.
     Shapes: R = C//G * KH * KW, P = OH * OW.
@@ -183,7 +176,7 @@ def _chunks(spec, dtype, keep=False):
         chunk = 1
     for n0 in range(0, spec.N, chunk):
         Nc = min(chunk, spec.N - n0)
-        col = _workspace(Nc * G * R * P, dtype, keep).reshape(-1, P)
+        col = scratch("im2col", (Nc * G * R * P,), dtype).reshape(-1, P)
         yield n0, n0 + Nc, col, (1, R * Nc, Nc), geom
 
 
@@ -197,7 +190,7 @@ def _to_groups(a, G):
         G, GK // G, Nc * P)
 
 
-def forward(x, w, spec):
+def forward(x, w, spec, kept=None):
     """y = w @ im2col(x), one GEMM per chunk and group.
 
     Shapes: x (N, C, H, W), w (O, C // groups, KH, KW) -> y (N, O, OH, OW).
@@ -205,8 +198,8 @@ def forward(x, w, spec):
     if any(spec.padding) and not finite(w):     # padding's zero columns times inf would be NaN
         return direct.forward(x, w, spec)
     G, O, P = spec.groups, spec.O, spec.OH * spec.OW
-    x, wg = np.ascontiguousarray(x), w.reshape(G, O // G, -1)
-    y, whole = np.empty((spec.N, O, P), x.dtype), False
+    x0, x, wg = x, np.ascontiguousarray(x), w.reshape(G, O // G, -1)
+    y = np.empty((spec.N, O, P), x.dtype)
     for n0, n1, col, rs, geom in _chunks(spec, x.dtype):
         _im2col(x[n0:n1], col, geom, rs)
         cg = col.reshape(G, -1, (n1 - n0) * P)
@@ -215,38 +208,46 @@ def forward(x, w, spec):
         else:
             yc = np.matmul(wg, cg)                                        # (G, O//G, Nc*P)
             y[n0:n1] = yc.reshape(O, n1 - n0, P).transpose(1, 0, 2)
-        whole = n1 - n0 == spec.N
-    if whole:
-        # The whole batch's columns are still in the workspace: grad_weight of this x and spec
-        # can use them if it runs before anything else takes the workspace (Conv2d.backward
-        # asks for gw first). A weak reference: an id could be reused, and x not kept alive.
-        _local.holds = (weakref.ref(x), spec)
+        if kept is not None and n1 - n0 == spec.N:     # the whole batch's, while they last
+            kept["columns"] = (x0, Lease("im2col", col))
     return y.reshape(spec.y_shape)
 
 
-def grad_input(gy, w, spec):
+def _gy_groups(gy0, gy, spec, n0, n1, kept):
+    """gy[n0:n1] as the GEMMs' operand (G, O // G, Nc * P). Made once per gy where both
+    gradients can use it: the whole batch in one chunk, no bigger than the workspace.
+
+    Shapes: gy (N, O, P) -> (G, O // G, (n1 - n0) * P).
+    """
+    held = kept.get("gy_groups") if kept is not None else None
+    if held is not None and held[0] is gy0:
+        return held[1]
+    gyg = _to_groups(gy[n0:n1], spec.groups)
+    if kept is not None and n1 - n0 == spec.N and gyg.nbytes <= WORKSPACE_BYTES:
+        kept["gy_groups"] = (gy0, gyg)
+    return gyg
+
+
+def grad_input(gy, w, spec, kept=None):
     """gx = col2im(w^T @ gy): the transpose of the forward GEMM, then the scatter-add.
 
     Shapes: gy (N, O, OH, OW), w (O, C // groups, KH, KW) -> gx (N, C, H, W).
     """
     G, O, P = spec.groups, spec.O, spec.OH * spec.OW
     wt = w.reshape(G, O // G, -1).transpose(0, 2, 1)                    # (G, R, O//G), no copy
-    held, _local.gyg = getattr(_local, "gyg", None), None
     gy0, gy = gy, gy.reshape(spec.N, O, P)
     # One output channel per group (depthwise) makes the GEMM an outer product: a broadcast
     # multiply is ~4x faster than the many tiny GEMMs matmul would dispatch (measured).
     product = np.multiply if O == G else np.matmul
     gx = np.empty(spec.x_shape, gy.dtype)
     for n0, n1, col, rs, geom in _chunks(spec, gy.dtype):
-        # grad_weight, asked first, leaves gy's group layout when it made it for the whole batch
-        reuse = held is not None and held[0]() is gy0 and n1 - n0 == spec.N
-        gyg = held[1] if reuse else _to_groups(gy[n0:n1], G)
+        gyg = _gy_groups(gy0, gy, spec, n0, n1, kept)
         product(wt, gyg, out=col.reshape(G, -1, (n1 - n0) * P))
         _col2im(col, gx[n0:n1], geom, rs)
     return gx
 
 
-def grad_weight(x, gy, spec):
+def grad_weight(x, gy, spec, kept=None):
     """gw = sum over chunks of gy @ im2col(x)^T; with few outputs per group, im2col(x) @ gy^T.
 
     Both are GEMMs with a long K = N * OH * OW. With O // groups <= THIN_O OpenBLAS ran the
@@ -257,18 +258,17 @@ def grad_weight(x, gy, spec):
     """
     G, O, P = spec.groups, spec.O, spec.OH * spec.OW
     R, thin = spec.C // G * spec.KH * spec.KW, O // G <= THIN_O
-    gy0, x, gy = gy, np.ascontiguousarray(x), gy.reshape(spec.N, O, P)
+    x0, x, gy0, gy = x, np.ascontiguousarray(x), gy, gy.reshape(spec.N, O, P)
     acc = np.zeros((G, R, O // G) if thin else (G, O // G, R), x.dtype)
-    held = getattr(_local, "holds", None)
-    reuse = held is not None and held[0]() is x and held[1] == spec
-    for n0, n1, col, rs, geom in _chunks(spec, x.dtype, keep=reuse):
-        if not reuse:                   # else the forward's columns of this x are still there
+    held = kept.get("columns") if kept is not None else None
+    if held is not None and held[0] is x0 and held[1].intact():    # the forward's, untouched
+        chunks = [(0, spec.N, held[1].array, None, None)]
+    else:
+        chunks = _chunks(spec, x.dtype)
+    for n0, n1, col, rs, geom in chunks:
+        if geom is not None:
             _im2col(x[n0:n1], col, geom, rs)
-        gyg, colg = _to_groups(gy[n0:n1], G), col.reshape(G, -1, (n1 - n0) * P)
-        # Kept for grad_input of the same gy (one copy of gy in the group layout, not two),
-        # if small: it stays until the next grad_input, which a first layer never asks for.
-        small = n1 - n0 == spec.N and gyg.nbytes <= WORKSPACE_BYTES
-        _local.gyg = (weakref.ref(gy0), gyg) if small else None
+        gyg, colg = _gy_groups(gy0, gy, spec, n0, n1, kept), col.reshape(G, -1, (n1 - n0) * P)
         if thin:                                        # transposed views: BLAS reads them as is
             acc += np.matmul(colg, gyg.transpose(0, 2, 1))
         else:

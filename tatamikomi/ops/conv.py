@@ -17,11 +17,12 @@ class Conv2d(Function):
         self.save_for_backward(x, w)
         if spec.C == 0:                 # PyTorch's empty-input path: y has no channels either
             return np.empty((spec.N, 0, spec.OH, spec.OW), x.dtype)
-        x32, w32, b32 = _wide(x), _wide(w), _wide(b)
+        self.kept = {}                  # what the kernel's forward hands its gradients
+        x32, w32, b32, kept = _wide(x), _wide(w), _wide(b), _keeping(self.kernel, self.kept)
         if b is not None and getattr(self.kernel, "FUSES_BIAS", False):
-            y = self.kernel.forward(x32, w32, spec, bias=b32)
+            y = self.kernel.forward(x32, w32, spec, bias=b32, **kept)
         else:
-            y = self.kernel.forward(x32, w32, spec)
+            y = self.kernel.forward(x32, w32, spec, **kept)
             if b is not None:                                      # y is the kernel's own array
                 elementwise.add_bias(y.reshape(spec.N, spec.O, spec.OH * spec.OW), b32)
         return y.astype(x.dtype, copy=False)
@@ -35,10 +36,11 @@ class Conv2d(Function):
             return (np.zeros_like(x) if need_x else None, np.zeros_like(w) if need_w else None,
                     np.zeros(self.spec.O, gy.dtype) if need_b else None)
         gy = np.ascontiguousarray(_wide(gy))
-        # gw first: im2col's grad_weight can reuse the forward's columns if nothing has taken
-        # its workspace since (grad_input would).
-        gw = self.kernel.grad_weight(_wide(x), gy, self.spec) if need_w else None
-        gx = self.kernel.grad_input(gy, _wide(w), self.spec) if need_x else None
+        kept, self.kept = _keeping(self.kernel, self.kept), {}     # for this backward only
+        # gw first, for speed only: im2col's grad_weight can read the forward's columns as long
+        # as its workspace holds them, and grad_input takes it (a second workspace cost more).
+        gw = self.kernel.grad_weight(_wide(x), gy, self.spec, **kept) if need_w else None
+        gx = self.kernel.grad_input(gy, _wide(w), self.spec, **kept) if need_x else None
         gb = _sum_but_channels(gy) if need_b else None
         return tuple(None if g is None else g.astype(x.dtype, copy=False) for g in (gx, gw, gb))
 
@@ -46,6 +48,11 @@ class Conv2d(Function):
 def _wide(a):
     """float16 as float32 (the kernels' narrowest type); other arrays and None as they are."""
     return a.astype(np.float32) if a is not None and a.dtype == np.float16 else a
+
+
+def _keeping(kernel, kept):
+    """kept= for a kernel that hands work between the calls of one conv (KEEPS), else nothing."""
+    return {"kept": kept} if getattr(kernel, "KEEPS", False) else {}
 
 
 def _sum_but_channels(gy):
