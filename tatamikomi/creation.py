@@ -10,6 +10,7 @@ import numpy as np
 
 from . import dtypes, ops
 from .device import check as _device
+from .kernels import sampling
 from .dtypes import invalid_arguments, type_name
 from .random import Generator, default_generator
 from ._parse import INT64, OVERFLOW, int_tuple
@@ -244,19 +245,18 @@ def _draw(fn, size, generator, dtype, device, requires_grad, kernel, sample):
     shape = _no_negative(_size(fn, size))
     if not dt.is_floating_point:
         raise NotImplementedError(f"\"{kernel}\" not implemented for '{dt.torch_name}'")
-    work = np.float64 if dt == dtypes.float64 else np.float32    # NumPy draws no float16
-    array = _new(shape, dt, lambda: sample(g.np, shape, work))
+    array = _new(shape, dt, lambda: sample(g._engine, np.empty(shape, dt.np)))
     return _finish(array.astype(dt.np, copy=False), None, requires_grad)
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
     return _draw("randn", size, generator, dtype, device, requires_grad, "normal_kernel_cpu",
-                 lambda g, shape, work: g.standard_normal(shape, dtype=work))
+                 lambda e, out: sampling.normal_(e, out, 0.0, 1.0))
 
 
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
     return _draw("rand", size, generator, dtype, device, requires_grad, "check_uniform_bounds",
-                 lambda g, shape, work: g.random(shape, dtype=work))
+                 lambda e, out: sampling.uniform_(e, out, 0.0, 1.0))
 
 
 def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None,
@@ -284,7 +284,7 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
             raise RuntimeError(f"from is out of bounds for {dt.c_name}")
         if high - 1 > top:
             raise RuntimeError(f"to - 1 is out of bounds for {dt.c_name}")
-    array = _new(shape, dt, lambda: g.np.integers(low, high, shape, dtype=np.int64))
+    array = _new(shape, dt, lambda: sampling.random_(g._engine, np.empty(shape, dt.np), low, high))
     return _finish(array.astype(dt.np, copy=False), None, requires_grad)
 
 
@@ -299,7 +299,7 @@ def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False)
         raise NotImplementedError("\"randperm\" not implemented for 'Bool'")
     if not dt.is_floating_point and n - 1 > np.iinfo(dt.np).max:
         raise RuntimeError(f"value cannot be converted to type {dt.name}_t without overflow")
-    array = _new((n,), dt, lambda: g.np.permutation(n))
+    array = _new((n,), dt, lambda: sampling.randperm(g._engine, n))
     return _finish(array.astype(dt.np), None, requires_grad)
 
 

@@ -191,7 +191,7 @@ def dropout(input, p=0.5, training=True, inplace=False):  # noqa: A002
     if not input.dtype.is_floating_point:       # the scaled values cannot be stored
         raise RuntimeError(f"result type Float can't be cast to the desired output type "
                            f"{input.dtype.torch_name}")
-    y = L.Dropout.apply(input, p=p, rng=default_generator.np)
+    y = L.Dropout.apply(input, p=p, rng=default_generator._engine)
     return input._assign(y) if inplace else y
 
 

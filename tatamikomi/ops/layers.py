@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..autograd import Function
+from ..kernels import sampling
 
 
 class Linear(Function):
@@ -31,7 +32,7 @@ class Dropout(Function):
     """Zero each element with probability p and scale the rest by 1 / (1 - p)."""
 
     def forward(self, x, *, p, rng):
-        keep = rng.random(x.shape, dtype=np.float32) >= p
+        keep = sampling.bernoulli_(rng, np.empty_like(x, dtype=np.bool_), 1 - p)  # PyTorch's mask
         self.scale = (keep / np.asarray(1 - p, x.dtype)).astype(x.dtype, copy=False)
         return x * self.scale
 

@@ -14,8 +14,9 @@ import warnings
 
 import numpy as np
 
-from ..creation import as_tensor, randperm, stack, tensor
-from ..random import default_generator
+from .. import dtypes
+from ..creation import as_tensor, empty, randint, randperm, stack, tensor
+from ..random import Generator, default_generator
 from ..tensor import Tensor
 
 COLLATE_ERROR = ("default_collate: batch must contain tensors, numpy arrays, numbers, dicts or "
@@ -219,6 +220,11 @@ def random_split(dataset, lengths, generator=None):
 
 # ----- samplers
 
+def _seed_draw(generator):
+    """One int64 seed drawn as PyTorch's loader and sampler draw theirs (2 words)."""
+    return int(empty((), dtype=dtypes.int64).random_(generator=generator).item())
+
+
 class Sampler:
     """An iterable over dataset indices."""
 
@@ -255,14 +261,20 @@ class RandomSampler(Sampler):
         return len(self.data_source) if self._num_samples is None else self._num_samples
 
     def __iter__(self):
-        n, g = len(self.data_source), self.generator or default_generator
+        # PyTorch's draws, in its order and as lazily: without a generator, a fresh one seeded
+        # by one draw of the global generator; whole permutations, then one more (drawn even
+        # when num_samples is a multiple of n) cut to the remainder
+        n, g = len(self.data_source), self.generator
+        if g is None:
+            g = Generator().manual_seed(_seed_draw(None))
         if self.replacement:
-            return iter(g.np.integers(0, n, self.num_samples).tolist())
-        # whole permutations, then a prefix of one more when num_samples is not a multiple of n
-        full, rest = divmod(self.num_samples, n)
-        perms = [randperm(n, generator=g).tolist() for _ in range(full)]
-        tail = randperm(n, generator=g).tolist()[:rest] if rest else []
-        return iter([i for p in perms for i in p] + tail)
+            for _ in range(self.num_samples // 32):
+                yield from randint(0, n, (32,), generator=g).tolist()
+            yield from randint(0, n, (self.num_samples % 32,), generator=g).tolist()
+            return
+        for _ in range(self.num_samples // n):
+            yield from randperm(n, generator=g).tolist()
+        yield from randperm(n, generator=g).tolist()[:self.num_samples % n]
 
     def __len__(self):
         return self.num_samples
@@ -350,6 +362,7 @@ class DataLoader:
         return len(self._index_sampler)
 
     def __iter__(self):
+        _seed_draw(self.generator)          # PyTorch's loader iterator draws its worker seed
         if self.batch_sampler is None:                # batch_size=None: samples one at a time
             return (self.collate_fn(self.dataset[i]) for i in self.sampler)
         return (self._fetch(indices) for indices in self.batch_sampler)
