@@ -303,6 +303,53 @@ def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False)
     return _finish(array.astype(dt.np), None, requires_grad)
 
 
+
+def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None,
+           requires_grad=False):
+    """torch.normal: N(mean, std^2) for float mean and std and a size, or elementwise for
+    tensors of means and/or stds (broadcast), with PyTorch's arithmetic: a N(0, 1) fill (or
+    N(0, std) for a float std), times the std tensor, plus the means.
+
+    PyTorch passes no gradient to mean and std (it is zero); the result still requires grad
+    when they do, through a Where node instead of its NormalBackward."""
+    g = _generator("normal", generator, (mean, std), {})
+    tensors = [t for t in (mean, std) if isinstance(t, Tensor)]
+    if not tensors:
+        if std < 0:
+            raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
+        dt = _options("normal", dtype, device)
+        shape = _no_negative(_size("normal", (size,)))
+        array = _new(shape, dt, lambda: sampling.normal_(g._engine, np.empty(shape, dt.np),
+                                                         mean, std))
+        return _finish(array, None, requires_grad)
+    if isinstance(std, Tensor) and (std.array < 0).any():
+        raise RuntimeError("normal expects all elements of std >= 0.0")
+    if not isinstance(std, Tensor) and std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
+    shape = ops.broadcast_shapes(*(t.shape for t in tensors)) if len(tensors) == 2 else \
+        tuple(tensors[0].shape)
+    out = np.empty(shape, tensors[0].array.dtype)
+    if isinstance(std, Tensor):
+        sampling.normal_(g._engine, out, 0.0, 1.0)
+        out *= std.array
+    else:
+        sampling.normal_(g._engine, out, 0.0, std)
+    out += mean.array if isinstance(mean, Tensor) else out.dtype.type(mean)
+    y = Tensor._make(out)
+    for t in tensors:                       # zero gradient, as PyTorch's
+        if t.requires_grad:
+            y = ops.where(np.zeros((), bool), t.expand(shape), y)
+    return y
+
+
+def bernoulli(input, p=None, *, generator=None):  # noqa: A002 - PyTorch's argument name
+    """0/1 draws with input's probabilities (or p for every element), in input's dtype."""
+    g = _generator("bernoulli", generator, (input,), {})
+    prob = input if p is None else p
+    out = Tensor._make(np.empty_like(input.array))
+    return out.bernoulli_(prob, generator=g)
+
+
 # ----- ..._like
 
 def _input(fn, t):

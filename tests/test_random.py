@@ -17,6 +17,7 @@ import torch.utils.data as tud
 from helpers import assert_same_error
 
 import tatamikomi as tm
+from tatamikomi import creation
 from tatamikomi.utils import data as tmd
 
 LIBS = (tm, torch)
@@ -100,6 +101,49 @@ def test_randint(seed, dtype):
 def test_randperm(seed, n):
     both(seed, lambda L: (L.randperm(n), L.randperm(n, dtype=L.float32),
                           L.randperm(n, dtype=L.int32)))
+
+
+
+def _normal_and_bernoulli(L):
+    # tatamikomi's functions live in creation.py until __init__ exports them as torch does
+    return creation if L is tm else torch
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_normal_and_bernoulli_functions(dtype):
+    m = np.linspace(-1, 1, 40).astype(dtype).reshape(2, 20)
+    sd = np.linspace(0.1, 3, 20).astype(dtype)
+
+    def draws(L):
+        f = _normal_and_bernoulli(L)
+        return (f.normal(0.5, 2.0, (20,)), f.normal(0.5, 2.0, (3, 7), dtype=getattr(L, dtype)),
+                f.normal(L.tensor(m), L.tensor(sd)), f.normal(L.tensor(m), 2.5),
+                f.normal(0.3, L.tensor(sd)), f.normal(L.tensor(m[0, :5]), 0.5),
+                f.bernoulli(L.tensor(sd / 3)), f.bernoulli(L.tensor(sd), 0.3),
+                f.normal(0.0, 1.0, (4,), generator=L.Generator().manual_seed(1)))
+    both(2, draws)
+
+
+def test_normal_passes_zero_gradients():
+    grads = []
+    for L in LIBS:
+        mean, std = L.zeros(3, requires_grad=True), L.ones(3, requires_grad=True)
+        y = _normal_and_bernoulli(L).normal(mean, std)
+        y.sum().backward()
+        grads.append((y.requires_grad, mean.grad.tolist(), std.grad.tolist()))
+    assert grads[0] == grads[1]
+
+
+@pytest.mark.parametrize("call", ["float std < 0", "tensor std < 0", "tensor and float std < 0",
+                                  "shapes"])
+def test_normal_errors(call):
+    def run(L):
+        f = _normal_and_bernoulli(L)
+        return {"float std < 0": lambda: f.normal(0.0, -1.0, (2,)),
+                "tensor std < 0": lambda: f.normal(L.zeros(2), L.tensor([1.0, -1.0])),
+                "tensor and float std < 0": lambda: f.normal(L.zeros(2), -1.0),
+                "shapes": lambda: f.normal(L.zeros(2), L.ones(3))}[call]()
+    assert_same_error(lambda: run(tm), lambda: run(torch))
 
 
 # ----- in-place draws on tensors
