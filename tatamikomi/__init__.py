@@ -79,6 +79,16 @@ long = int64
 int = int32
 from . import nn, optim, utils  # as torch.nn, torch.optim, torch.utils come with `import torch`
 from . import functions as _functions
+# Stand-ins that let CPU programs run as written (each module's docstring says what it does).
+from . import accelerator, amp, jit, multiprocessing
+from ._settings import (are_deterministic_algorithms_enabled, compile,  # noqa: A004
+                        get_float32_matmul_precision, get_num_interop_threads, get_num_threads,
+                        is_deterministic_algorithms_warn_only_enabled, set_default_dtype,
+                        set_float32_matmul_precision, set_num_interop_threads, set_num_threads,
+                        use_deterministic_algorithms)
+from .amp import autocast
+from .backends import cuda as _backends_cuda, cudnn as _cudnn, mps as _mps  # noqa: F401
+from .nn import parallel as _parallel  # noqa: F401 - makes torch.nn.parallel an attribute
 
 for _name in ops.math.UNARY:         # torch.sin(x) and the rest, with torch's argument checks
     globals().setdefault(_name, _functions._method(_name))

@@ -82,7 +82,24 @@ def check(fn, where):
     raise RuntimeError(f"device '{where}' is not available: tatamikomi computes on the CPU only")
 
 
+NO_CUDA = "Torch not compiled with CUDA enabled"
+
+
+def _no_cuda(*args, **kwargs):
+    raise AssertionError(NO_CUDA)
+
+
+def _missing(name):
+    """What PyTorch's CPU build raises for a CUDA call that reaches its missing C binding."""
+    def call(*args, **kwargs):
+        raise AttributeError(f"module 'torch._C' has no attribute '{name}'")
+    return call
+
+
 class cuda:  # noqa: N801 - a namespace, as torch.cuda
+    """torch.cuda as PyTorch's CPU build answers: no devices; seeding and cache calls do nothing,
+    and calls that need a device raise its AssertionError. (tatamikomi.amp adds cuda.amp.)"""
+
     @staticmethod
     def is_available():
         return False
@@ -90,3 +107,55 @@ class cuda:  # noqa: N801 - a namespace, as torch.cuda
     @staticmethod
     def device_count():
         return 0
+
+    @staticmethod
+    def is_initialized():
+        return False
+
+    @staticmethod
+    def manual_seed(seed):
+        int(seed)                                 # PyTorch's check of the seed, then nothing
+
+    @staticmethod
+    def manual_seed_all(seed):
+        int(seed)
+
+    @staticmethod
+    def seed():
+        pass
+
+    @staticmethod
+    def seed_all():
+        pass
+
+    @staticmethod
+    def empty_cache():
+        pass
+
+    @staticmethod
+    def set_rng_state(new_state, device="cuda"):
+        pass                                      # CUDA's generators are never used here
+
+    @staticmethod
+    def memory_allocated(device=None):
+        return 0
+
+    max_memory_allocated = memory_reserved = max_memory_reserved = memory_allocated
+
+    @staticmethod
+    def is_bf16_supported(including_emulation=True):
+        return False
+
+    @staticmethod
+    def get_arch_list():
+        return []
+
+    @staticmethod
+    def get_rng_state_all():
+        return []
+
+    synchronize = current_device = get_device_name = get_device_properties = \
+        get_device_capability = initial_seed = get_rng_state = ipc_collect = mem_get_info = \
+        current_stream = staticmethod(_no_cuda)
+    set_device = staticmethod(_missing("_cuda_setDevice"))
+    reset_peak_memory_stats = staticmethod(_missing("_cuda_resetPeakMemoryStats"))

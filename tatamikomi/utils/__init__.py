@@ -1,2 +1,2 @@
-"""Utilities with PyTorch's names: `tatamikomi.utils.data`."""
-from . import data
+"""Utilities with PyTorch's names: `tatamikomi.utils.data`, `tatamikomi.utils.checkpoint`."""
+from . import checkpoint, data
