@@ -68,7 +68,9 @@ from .ops.shape import (chunk, flip, meshgrid, movedim, narrow, repeat_interleav
                         tile, unbind)
 from .ops.stats import (all, amax, amin, any, count_nonzero, cumsum, logsumexp, norm, prod, std,
                         std_mean, var, var_mean)
-from .random import Generator, get_rng_state, initial_seed, manual_seed, set_rng_state
+from .creation import bernoulli, normal
+from .random import (Generator, default_generator, get_rng_state, initial_seed, manual_seed,
+                     seed, set_rng_state)
 from .serialization import load, save
 from .tensor import Size, Tensor
 
