@@ -378,3 +378,132 @@ def test_batch_transforms_equal_per_sample():
                                   np.stack([T.ToTensor()(im).array for im in rgb]))
     assert T.batch_transform(T.Compose([T.ToTensor(), T.Lambda(abs)])) is None
     assert T.batch_transform(T.Compose([T.Compose([T.ToTensor()])])) is not None
+
+
+# ----- the package: PyTorch's submodules, samplers and iterable datasets
+
+def test_submodule_import_paths_are_torchs():
+    from tatamikomi.utils.data.dataloader import DataLoader, default_collate, get_worker_info
+    from tatamikomi.utils.data.dataset import ChainDataset, IterableDataset, StackDataset
+    from tatamikomi.utils.data.sampler import SubsetRandomSampler, WeightedRandomSampler
+    assert DataLoader is tmd.DataLoader and SubsetRandomSampler is tmd.SubsetRandomSampler
+    assert default_collate is tmd.default_collate and IterableDataset is tmd.IterableDataset
+    assert (ChainDataset, StackDataset, WeightedRandomSampler, get_worker_info) == \
+        (tmd.ChainDataset, tmd.StackDataset, tmd.WeightedRandomSampler, tmd.get_worker_info)
+    for module in ("dataset", "sampler", "dataloader"):
+        ours, theirs = getattr(tmd, module), getattr(tud, module)
+        shared = [n for n in tmd.__all__ if getattr(getattr(ours, n, None), "__module__",
+                                                    None) == ours.__name__]
+        assert shared and all(hasattr(theirs, n) for n in shared), module
+    assert set(tmd.__all__) <= set(tud.__all__)
+    assert tmd.get_worker_info() is tud.get_worker_info() is None
+
+
+@pytest.mark.parametrize("use_generator", [True, False], ids=["generator", "global"])
+def test_subset_random_sampler_draws_torchs_order(use_generator):
+    def orders(lib, mod):
+        lib.manual_seed(11)
+        g = lib.Generator().manual_seed(4) if use_generator else None
+        sampler = mod.SubsetRandomSampler([3, 9, 4, 12, 7, 20, 1], generator=g)
+        return [list(sampler) for _ in range(3)], len(sampler)
+    assert orders(tm, tmd) == orders(torch, tud)
+
+
+WEIGHTED = [
+    dict(weights=[0.1, 0.9, 0.4, 0.7, 3.0], num_samples=40),
+    dict(weights=[0.5, 0.0, 2.0, 1.0, 0.25, 0.25], num_samples=4, replacement=False),
+    dict(weights=[1, 2, 3], num_samples=1),
+    dict(weights=np.linspace(0.1, 2, 300), num_samples=64, replacement=False),
+]
+
+
+def _weighted_id(kw):
+    return f"{len(kw['weights'])}-{kw.get('replacement', True)}-{kw['num_samples']}"
+
+
+@pytest.mark.parametrize("kw", WEIGHTED, ids=_weighted_id)
+@pytest.mark.parametrize("use_generator", [True, False], ids=["generator", "global"])
+def test_weighted_random_sampler_draws_torchs_indices(kw, use_generator):
+    def draws(lib, mod):
+        lib.manual_seed(2)
+        g = lib.Generator().manual_seed(9) if use_generator else None
+        sampler = mod.WeightedRandomSampler(**kw, generator=g)
+        return [list(sampler) for _ in range(3)], len(sampler), lib.rand(2).tolist()
+    assert draws(tm, tmd) == draws(torch, tud)
+
+
+WEIGHTED_ERRORS = [
+    dict(weights=[1.0, 2.0], num_samples=0), dict(weights=[1.0, 2.0], num_samples=True),
+    dict(weights=[1.0, 2.0], num_samples=2, replacement=1),
+    dict(weights=[[1.0, 2.0]], num_samples=2),
+    dict(weights=[0.0, 0.0], num_samples=3), dict(weights=[1.0, -1.0], num_samples=3),
+    dict(weights=[np.inf, -1.0], num_samples=3), dict(weights=[1.0, np.nan], num_samples=3),
+    dict(weights=[1.0, np.inf], num_samples=2, replacement=False),
+    dict(weights=[0.0, 0.0], num_samples=1), dict(weights=[1.0, 1.0], num_samples=3,
+                                                   replacement=False),
+    dict(weights=[], num_samples=2),
+]
+
+
+@pytest.mark.parametrize("kw", WEIGHTED_ERRORS, ids=str)
+def test_weighted_random_sampler_errors_match_torch(kw):
+    assert_same_error(lambda: list(tmd.WeightedRandomSampler(**kw)),
+                      lambda: list(tud.WeightedRandomSampler(**kw)))
+
+
+def stream(lib_data, n=11, with_len=True):
+    """An IterableDataset yielding (x, i) pairs, for either library."""
+    base = lib_data.IterableDataset
+
+    class Stream(base):
+        def __iter__(self):
+            for i in range(n):
+                yield np.full(2, i, dtype=np.float32), i
+
+    if with_len:
+        Stream.__len__ = lambda self: n
+    return Stream()
+
+
+@pytest.mark.parametrize("batch_size,drop_last", [(4, False), (4, True), (1, False),
+                                                  (11, True), (None, False)])
+def test_iterable_dataset_batches_match_torch(batch_size, drop_last):
+    def run(lib, mod):
+        lib.manual_seed(0)
+        loader = mod.DataLoader(stream(mod), batch_size=batch_size, drop_last=drop_last)
+        return list(loader), len(loader), lib.rand(2)       # the loader's seed draw, too
+    (ours, n1, r1), (theirs, n2, r2) = run(tm, tmd), run(torch, tud)
+    assert n1 == n2 and len(ours) == len(theirs)
+    for a, b in zip(ours, theirs):
+        assert_same_batch(a, b)
+    assert r1.tolist() == r2.tolist()
+
+
+def test_chain_stack_and_concat_datasets_as_torch():
+    def build(mod):
+        chained = stream(mod, 3) + stream(mod, 2)
+        stacked = mod.StackDataset(mod.TensorDataset(_t(np.arange(4), mod is tmd)), range(4))
+        named = mod.StackDataset(a=range(3), b=["x", "y", "z"])
+        return ([s[1] for s in chained], len(chained), type(chained).__name__, len(stacked),
+                named[2], stacked[1][1])
+    assert build(tmd) == build(tud)
+    for make in [lambda mod: mod.ConcatDataset([stream(mod)]),
+                 lambda mod: list(mod.ChainDataset([stream(mod), range(3)])),
+                 lambda mod: mod.StackDataset(range(2), range(3)),
+                 lambda mod: mod.StackDataset(range(2), b=range(2)),
+                 lambda mod: mod.StackDataset(),
+                 lambda mod: len(mod.DataLoader(stream(mod, with_len=False))),
+                 lambda mod: mod.DataLoader(stream(mod), shuffle=True)]:
+        assert_same_error(lambda make=make: make(tmd), lambda make=make: make(tud))
+
+
+def test_num_workers_load_the_same_batches_in_process():
+    ds, _ = pair_dataset(10)
+    for shuffle in (False, True):
+        tm.manual_seed(3)
+        plain = [b[1].tolist() for b in tmd.DataLoader(ds, batch_size=3, shuffle=shuffle)]
+        tm.manual_seed(3)
+        workers = [b[1].tolist() for b in tmd.DataLoader(ds, batch_size=3, shuffle=shuffle,
+                                                         num_workers=2, prefetch_factor=2,
+                                                         persistent_workers=True)]
+        assert workers == plain
