@@ -13,7 +13,7 @@ from ..tensor import Tensor
 def _typename(obj):
     """The name torch.typename gives obj, so that our messages read as PyTorch's."""
     if isinstance(obj, Tensor):
-        return f"torch.{obj.dtype.torch_name}Tensor"
+        return obj.type()                           # tatamikomi.FloatTensor, as our reprs
     cls = type(obj)
     module = "" if cls.__module__ == "builtins" else cls.__module__ + "."
     return module + cls.__qualname__
