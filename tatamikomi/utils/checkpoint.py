@@ -7,7 +7,8 @@ back-propagates through that second run. The output's grad_fn is CheckpointFunct
 as PyTorch's.
 
 use_reentrant=False runs the segment plainly and keeps its graph: the same values and
-gradients as PyTorch's (whose grad_fn is then also the segment's last op), but no memory saved.
+gradients as PyTorch's (whose grad_fn is then also the segment's last op), but no memory saved;
+context_fn, determinism_check, debug and early_stop are accepted and have nothing to act on.
 """
 import warnings
 
