@@ -56,8 +56,15 @@ def from_numpy(np_dtype):
             "int32, int16, int8, uint64, uint32, uint16, uint8, and bool.") from None
 
 
+_default = [float32]                # torch.set_default_dtype changes it (float32 or float64)
+
+
 def get_default_dtype():
-    return float32
+    return _default[0]
+
+
+def _set_default_dtype(d):
+    _default[0] = d
 
 
 def type_name(obj):

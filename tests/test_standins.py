@@ -175,11 +175,20 @@ def test_deterministic_and_matmul_precision_are_recorded():
         tm.set_float32_matmul_precision("highest")
 
 
-def test_set_default_dtype_float32_works_and_others_say_why():
-    tm.set_default_dtype(tm.float32)
-    assert tm.tensor([1.5]).dtype == tm.float32
-    e = raised(lambda: tm.set_default_dtype(tm.float64))
-    assert isinstance(e, NotImplementedError) and "dtype=" in str(e)
+def test_set_default_dtype_reaches_every_factory_and_layer():
+    made = {}
+    for L in (torch, tm):
+        L.set_default_dtype(L.float64)
+        try:
+            made[L] = [L.tensor([1.5]), L.zeros(2), L.randn(2), L.nn.Linear(2, 3).weight,
+                       L.arange(0.0, 1.0), L.tensor(1).float(), L.tensor([1, 2]) / 2,
+                       L.linspace(0, 1, 3), L.nn.Conv2d(1, 1, 3).weight, L.full((2,), 1.5),
+                       L.nn.BatchNorm2d(2).running_mean, L.rand(2), L.eye(2)]
+        finally:
+            L.set_default_dtype(L.float32)
+        assert L.get_default_dtype() == L.float32
+    for ours, theirs in zip(made[tm], made[torch]):
+        assert str(ours.dtype).split(".")[1] == str(theirs.dtype).split(".")[1]
 
 
 def test_compile_returns_the_model_itself():
