@@ -416,3 +416,223 @@ def test_missing_forward_error():
             pass
         NoForward()(lib.ones(1))
     assert_same_error(lambda: call(tm), lambda: call(torch))
+
+
+# ----- re-assignment keeps a child's place (torchvision's fine-tuning recipes)
+
+def resnet_like(lib):
+    nn = lib.nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(3, 4, 3)
+            self.bn1 = nn.BatchNorm2d(4)
+            self.relu = nn.ReLU(inplace=True)
+            self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+            self.fc = nn.Linear(4, 10)
+            self.scale = nn.Parameter(lib.ones(1))
+            self.tail = nn.Identity()
+
+        def forward(self, x):
+            x = self.avgpool(self.relu(self.bn1(self.conv1(x)))).flatten(1)
+            return self.tail(self.fc(x) * self.scale)
+
+    return Net()
+
+
+def test_reassigned_child_keeps_its_place():
+    """`model.fc = nn.Linear(...)`, then children, state_dict keys and children()[:-1] as
+    torch; this failed before: the new fc moved to the end of _modules."""
+    built = {}
+    for name, lib in LIBS.items():
+        m = resnet_like(lib)
+        m.fc = lib.nn.Linear(4, 2)                             # the fine-tuning head
+        m.scale = lib.nn.Parameter(lib.ones(1) * 2)            # a parameter re-assigned
+        body = lib.nn.Sequential(*list(m.children())[:-1])     # drops `tail`, not the new fc
+        built[name] = ([n for n, _ in m.named_children()], list(m.state_dict()),
+                       names(m.named_parameters()), repr(body), repr(m))
+    assert built["ours"] == built["torch"]
+    assert built["ours"][0] == ["conv1", "bn1", "relu", "avgpool", "fc", "tail"]
+
+
+def test_assigning_across_kinds_moves_as_torch():
+    """A name that changes kind (module over parameter, parameter over buffer) goes last."""
+    def build(lib):
+        m = lib.nn.Module()
+        m.a = lib.nn.Linear(1, 1)
+        m.b = lib.nn.Parameter(lib.ones(1))
+        m.register_buffer("c", lib.zeros(1))
+        m.d = lib.nn.Linear(1, 1)
+        m.c = lib.nn.Parameter(lib.ones(1))            # a buffer's name becomes a parameter
+        m.b = None
+        m.a = None
+        return list(m._modules), list(m._parameters), list(m._buffers), list(m.state_dict())
+    assert build(tm) == build(torch)
+
+
+# ----- containers
+
+def test_module_dict_matches_torch():
+    from collections import OrderedDict
+
+    def build(lib):
+        nn = lib.nn
+        d = nn.ModuleDict({"conv": nn.Conv2d(1, 2, 3), "pool": nn.MaxPool2d(2)})
+        d.update([("act", nn.ReLU()), ("fc", nn.Linear(2, 2))])
+        d.update(OrderedDict([("z", nn.Tanh()), ("a", nn.Sigmoid())]))
+        d["extra"] = nn.Identity()
+        popped = d.pop("pool")
+        del d["z"]
+        return (list(d.keys()), [type(m).__name__ for m in d.values()], len(d), "act" in d,
+                "pool" in d, type(popped).__name__, names(d.named_parameters()),
+                list(d.state_dict()), repr(d), [k for k, _ in d.items()], list(iter(d)))
+    assert build(tm) == build(torch)
+
+
+def test_parameter_list_and_dict_match_torch():
+    def build(lib):
+        nn = lib.nn
+        pl = nn.ParameterList([nn.Parameter(lib.ones(2)), lib.zeros(3)])   # tensors converted
+        pl.append(lib.ones(1, 2))
+        pl.extend([nn.Parameter(lib.ones(4))])
+        pl += [lib.ones(5)]
+        pl[0] = lib.zeros(2)
+        sliced = pl[1:3]
+        pd = nn.ParameterDict({"b": lib.ones(2), "a": nn.Parameter(lib.zeros(1))})  # sorted
+        pd["c"] = lib.ones(3)
+        pd.update([("e", lib.ones(1)), ("d", lib.ones(1))])
+        popped = pd.pop("a")
+        k, _ = pd.popitem()
+        default = pd.setdefault("f", lib.ones(2))
+        merged = pd | nn.ParameterDict({"g": lib.ones(1)})
+        return ([tuple(p.shape) for p in pl], len(pl), type(pl[1]).__name__,
+                [tuple(p.shape) for p in sliced], type(sliced).__name__,
+                names(pl.named_parameters()), list(pl.state_dict()), list(pd.keys()),
+                list(pd), tuple(popped.shape), k, type(default).__name__, list(merged.keys()),
+                pd.get("zz") is None, "b" in pd, names(pd.named_parameters()),
+                list(reversed(pd)), list(pd.copy().keys()))
+    assert build(tm) == build(torch)
+
+
+def test_containers_in_a_model_train_together():
+    """ModuleDict and ParameterList children: forward, backward and state_dict keys."""
+    def factory(lib):
+        nn = lib.nn
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.branches = nn.ModuleDict({"a": nn.Linear(3, 2), "b": nn.Linear(3, 2)})
+                self.scales = nn.ParameterList([nn.Parameter(lib.ones(2) * k) for k in (1, 2)])
+
+            def forward(self, x):
+                return sum(self.branches[k](x) * s for k, s in zip(("a", "b"), self.scales))
+        return Net()
+
+    a, b = both(factory)
+    a.load_state_dict({k: tm.tensor(v.detach().numpy()) for k, v in b.state_dict().items()})
+    x = np.random.default_rng(0).standard_normal((4, 3)).astype("float32")
+    ya, yb = a(tm.tensor(x)), b(torch.tensor(x))
+    ya.sum().backward()
+    yb.sum().backward()
+    assert_close(ya, yb, "float32")
+    for (ka, pa), (kb, pb) in zip(a.named_parameters(), b.named_parameters()):
+        assert ka == kb
+        assert_close(pa.grad, pb.grad, "float32")
+
+
+# ----- traversal, lookup and modes
+
+def test_named_modules_prefix_and_duplicates():
+    for remove in (True, False):
+        a, b = both()
+        assert names(a.named_modules(prefix="net", remove_duplicate=remove)) == \
+            names(b.named_modules(prefix="net", remove_duplicate=remove))
+    a, b = both()
+    assert [type(m).__name__ for m in a.modules()] == [type(m).__name__ for m in b.modules()]
+
+
+def test_get_submodule_parameter_buffer_and_set_submodule():
+    a, b = both()
+    for target in ("blocks.0.conv", "heads.1", ""):
+        assert type(a.get_submodule(target)).__name__ == type(b.get_submodule(target)).__name__
+    assert a.get_parameter("blocks.1.bn.weight") is a.blocks[1].bn.weight
+    assert a.get_buffer("blocks.0.bn.running_mean") is a.blocks[0].bn.running_mean
+    assert tuple(a.get_parameter("temperature").shape) == (1,)
+    a.set_submodule("blocks.0.act", tm.nn.Tanh())
+    b.set_submodule("blocks.0.act", torch.nn.Tanh())
+    assert repr(a) == repr(b)
+
+
+def test_zero_grad_keeps_zeros_when_asked():
+    for lib in LIBS.values():
+        m = lib.nn.Linear(3, 2)
+        m(lib.ones(1, 3)).sum().backward()
+        m.zero_grad(set_to_none=False)
+        assert to_numpy(m.weight.grad).tolist() == [[0.0] * 3] * 2
+        m.zero_grad()
+        assert m.weight.grad is None
+
+
+def test_forward_pre_hooks_with_kwargs_and_prepend():
+    out = {}
+    for name, lib in LIBS.items():
+        lin = lib.nn.Linear(2, 2)
+        order = []
+        lin.register_forward_pre_hook(lambda m, a, order=order: order.append("second"))
+        lin.register_forward_pre_hook(lambda m, a, order=order: order.append("first"),
+                                      prepend=True)
+        lin.register_forward_pre_hook(lambda m, args, kwargs: ((args[0] * 2,), kwargs),
+                                      with_kwargs=True)
+        lin.register_forward_hook(lambda m, args, kwargs, y, order=order: order.append(
+            sorted(kwargs)), with_kwargs=True)
+        y = lin(lib.ones(1, 2))
+        expected = to_numpy(lin.weight.sum(1) * 2 + lin.bias).reshape(1, 2)
+        out[name] = order, bool(np.allclose(to_numpy(y), expected))
+    assert out["ours"] == out["torch"] == (["first", "second", []], True)
+
+
+# ----- full backward hooks
+
+def test_full_backward_hooks_see_torchs_gradients():
+    """grad_input and grad_output as PyTorch passes them; a returned grad_input replaces the
+    gradient flowing on, and a pre-hook's grad_output reaches the layer's backward."""
+    x = np.random.default_rng(1).standard_normal((4, 3)).astype("float64")
+    got = {}
+    for name, lib in (("torch", torch), ("ours", tm)):     # ours copies torch's weights
+        torch.manual_seed(0)
+        model = lib.nn.Sequential(lib.nn.Linear(3, 5), lib.nn.Tanh(), lib.nn.Linear(5, 2))
+        model = model.double()
+        if name == "ours":
+            src = got["torch"][-1]
+            model.load_state_dict({k: tm.tensor(v) for k, v in src.items()})
+        seen = []
+        model[1].register_full_backward_hook(
+            lambda m, gi, go, seen=seen: seen.append((to_numpy(gi[0]), to_numpy(go[0]))))
+        model[2].register_full_backward_hook(lambda m, gi, go: (gi[0] * 3,))
+        model[0].register_full_backward_pre_hook(lambda m, go: (go[0] + 1,))
+        t = lib.tensor(x, requires_grad=True)
+        y = model(t)
+        y.backward(lib.ones_like(y))
+        state = {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
+        got[name] = (seen, to_numpy(t.grad), to_numpy(model[0].weight.grad),
+                     y.grad_fn.name(), state)
+    (s1, gx1, gw1, n1, _), (s2, gx2, gw2, n2, _) = got["ours"], got["torch"]
+    assert n1 == n2 == "BackwardHookFunctionBackward"
+    assert len(s1) == len(s2) == 1
+    for a, b in zip(s1[0], s2[0]):
+        assert_close(a, b)
+    assert_close(gx1, gx2)
+    assert_close(gw1, gw2)
+
+
+def test_full_backward_hook_without_input_grad_warns_as_torch():
+    for lib in LIBS.values():
+        lin = lib.nn.Linear(2, 2)
+        calls = []
+        lin.register_full_backward_hook(lambda m, gi, go, calls=calls: calls.append(gi))
+        with pytest.warns(UserWarning, match="Full backward hook is firing"):
+            lin(lib.ones(1, 2)).sum().backward()
+        assert calls == [(None,)]
+

@@ -1,7 +1,7 @@
 """tatamikomi.nn: Module, Parameter and the layers, as torch.nn."""
 from . import functional, init
 from .activation import ReLU
-from .container import ModuleList, Sequential
+from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .conv import Conv2d
 from .layers import (
                      AdaptiveAvgPool2d,
@@ -22,5 +22,6 @@ from .module import Module, Parameter
 
 __all__ = ["AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm2d", "Conv2d", "CrossEntropyLoss",
            "Dropout", "Flatten", "Identity", "Linear", "LogSoftmax", "MSELoss", "MaxPool2d",
-           "Module", "ModuleList", "NLLLoss", "Parameter", "ReLU", "Sequential", "Sigmoid",
+           "Module", "ModuleDict", "ModuleList", "NLLLoss", "Parameter", "ParameterDict",
+           "ParameterList", "ReLU", "Sequential", "Sigmoid",
            "Softmax", "Tanh", "functional", "init"]

@@ -8,6 +8,7 @@ from ..autograd import no_grad
 from ..device import check as check_device
 from ..dtypes import invalid_arguments, type_name
 from ..tensor import Size, Tensor
+from . import _hooks
 
 GRAD_DTYPE = "Only Tensors of floating point and complex dtype can require gradients"
 
@@ -77,20 +78,27 @@ class Module:
 
     # ----- registration
     def __setattr__(self, name, value):
+        # PyTorch's order: a Parameter, then a name already holding a parameter, a Module, a
+        # name holding a child, a name holding a buffer. A value of the same kind replaces the
+        # old one in place, so `model.fc = nn.Linear(...)` keeps fc where it was in children()
+        # (torchvision's fine-tuning recipes slice children() by position); a name that
+        # changes kind leaves its old store and goes last in the new one.
         d = self.__dict__
-        if "_parameters" not in d and isinstance(value, (Parameter, Module)):
-            what = "parameters" if isinstance(value, Parameter) else "module"
-            raise AttributeError(f"cannot assign {what} before Module.__init__() call")
-        if isinstance(value, (Parameter, Module)):
-            for store in ("_parameters", "_buffers", "_modules"):
-                d[store].pop(name, None)
-            d.pop(name, None)                   # an old plain attribute would shadow the new one
-            (d["_parameters"] if isinstance(value, Parameter) else d["_modules"])[name] = value
+        if isinstance(value, Parameter):
+            if "_parameters" not in d:
+                raise AttributeError("cannot assign parameters before Module.__init__() call")
+            self._leave(name, "_buffers", "_modules")
+            d["_parameters"][name] = value
         elif name in d.get("_parameters", {}):
             if value is not None:
                 raise TypeError(f"cannot assign '{_typename(value)}' as parameter '{name}' "
                                 "(torch.nn.Parameter or None expected)")
             d["_parameters"][name] = None
+        elif isinstance(value, Module):
+            if "_modules" not in d:
+                raise AttributeError("cannot assign module before Module.__init__() call")
+            self._leave(name, "_parameters", "_buffers")
+            d["_modules"][name] = value
         elif name in d.get("_modules", {}):
             if value is not None:
                 raise TypeError(f"cannot assign '{type(value).__name__}' as child module "
@@ -103,6 +111,15 @@ class Module:
             d["_buffers"][name] = value
         else:
             object.__setattr__(self, name, value)
+
+    def _leave(self, name, *stores):
+        """Drop name from the other stores (and a plain attribute that would shadow it)."""
+        d = self.__dict__
+        d.pop(name, None)
+        for store in stores:
+            d[store].pop(name, None)
+        if "_buffers" in stores:
+            d.get("_non_persistent", set()).discard(name)
 
     def __getattr__(self, name):
         for store in ("_parameters", "_buffers", "_modules"):
@@ -304,7 +321,9 @@ class Module:
                 for name, t in store.items():
                     if t is not None and name not in skip:
                         key = f"{mp}.{name}" if mp else name
-                        out[key] = t if keep_vars else t.detach()
+                        # a lazy module's placeholder is saved as itself, as PyTorch's
+                        lazy = hasattr(t, "materialize")
+                        out[key] = t if keep_vars or lazy else t.detach()
         return out
 
     def load_state_dict(self, state_dict, strict=True, assign=False):
@@ -322,6 +341,8 @@ class Module:
                                   f"torch.Tensor or Tensor-like object from checkpoint but "
                                   f"received {type(src)}")
                     continue
+                if hasattr(t, "materialize") and not hasattr(src, "materialize"):
+                    t.materialize(tuple(src.shape))          # a lazy parameter takes the shape
                 if tuple(src.shape) != tuple(t.shape):
                     errors.append(f"size mismatch for {k}: copying a param with shape "
                                   f"{_torch_size(src.shape)} from checkpoint, the shape in "
@@ -342,35 +363,112 @@ class Module:
         return _IncompatibleKeys(missing, unexpected)
 
     # ----- calling
-    def register_forward_hook(self, hook):
+    def _hook(self, store, hook, prepend, kind=False):
         key = object()
-        self._forward_hooks[key] = hook
-        return _Handle(self._forward_hooks, key)
+        self.__dict__.setdefault(store, OrderedDict())[key] = (hook, kind)
+        if prepend:
+            self.__dict__[store].move_to_end(key, last=False)
+        return _Handle(self.__dict__[store], key)
 
-    def register_forward_pre_hook(self, hook):
-        key = object()
-        self._forward_pre_hooks[key] = hook
-        return _Handle(self._forward_pre_hooks, key)
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False,
+                              always_call=False):
+        """hook(module, args, output) (or (module, args, kwargs, output)) after forward."""
+        return self._hook("_forward_hooks", hook, prepend, with_kwargs)
+
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """hook(module, args) (or (module, args, kwargs)) before forward; may replace args."""
+        return self._hook("_forward_pre_hooks", hook, prepend, with_kwargs)
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """hook(module, grad_input, grad_output) once the inputs' gradients are computed."""
+        return self._hook("_backward_hooks", hook, prepend)
+
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """hook(module, grad_output) when the outputs' gradients arrive; may replace them."""
+        return self._hook("_backward_pre_hooks", hook, prepend)
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required '
                                   '"forward" function')
 
     def __call__(self, *args, **kwargs):
-        for hook in list(self._forward_pre_hooks.values()):
-            out = hook(self, args)
-            if out is not None:
+        for hook, with_kwargs in list(self._forward_pre_hooks.values()):
+            out = hook(self, args, kwargs) if with_kwargs else hook(self, args)
+            if out is None:
+                continue
+            if with_kwargs:
+                if not (isinstance(out, tuple) and len(out) == 2):
+                    raise RuntimeError(f"forward pre-hook must return None or a tuple of "
+                                       f"(new_args, new_kwargs), but got {out}.")
+                args, kwargs = out
+            else:
                 args = out if isinstance(out, tuple) else (out,)
+        bw = None
+        hooks = [h for h, _ in self.__dict__.get("_backward_hooks", {}).values()]
+        pre = [h for h, _ in self.__dict__.get("_backward_pre_hooks", {}).values()]
+        if hooks or pre:
+            bw = _hooks.BackwardHook(self, hooks, pre)
+            args = bw.setup_input(args)
         try:
             result = self.forward(*args, **kwargs)
         except RuntimeError as e:
             _locate(e, self, args)
             raise
-        for hook in list(self._forward_hooks.values()):
-            out = hook(self, args, result)
+        for hook, with_kwargs in list(self._forward_hooks.values()):
+            out = hook(self, args, kwargs, result) if with_kwargs else hook(self, args, result)
             if out is not None:
                 result = out
-        return result
+        return result if bw is None else bw.setup_output(result)
+
+    # ----- lookup by dotted name
+    def get_submodule(self, target):
+        """The module at a dotted path ('layer1.0.conv1'); '' is self."""
+        if target == "":
+            return self
+        mod = self
+        for item in target.split("."):
+            if not hasattr(mod, item):
+                raise AttributeError(f"{mod._get_name()} has no attribute `{item}`")
+            mod = getattr(mod, item)
+            if not isinstance(mod, Module):
+                raise AttributeError(f"`{item}` is not an nn.Module")
+        return mod
+
+    def get_parameter(self, target):
+        path, _, name = target.rpartition(".")
+        mod = self.get_submodule(path)
+        if not hasattr(mod, name):
+            raise AttributeError(f"{mod._get_name()} has no attribute `{name}`")
+        p = getattr(mod, name)
+        if not isinstance(p, Parameter):
+            raise AttributeError(f"`{name}` is not an nn.Parameter")
+        return p
+
+    def get_buffer(self, target):
+        path, _, name = target.rpartition(".")
+        mod = self.get_submodule(path)
+        if not hasattr(mod, name):
+            raise AttributeError(f"{mod._get_name()} has no attribute `{name}`")
+        if name not in mod._buffers:
+            raise AttributeError(f"`{name}` is not a buffer")
+        return getattr(mod, name)
+
+    def set_submodule(self, target, module, strict=False):
+        if target == "":
+            raise ValueError("Cannot set the submodule without a target name!")
+        if not isinstance(module, Module):
+            raise ValueError(f"`module` is not an nn.Module, found {type(module)}")
+        path, _, name = target.rpartition(".")
+        parent = self.get_submodule(path)
+        if strict and not hasattr(parent, name):
+            raise AttributeError(f"{parent._get_name()} has no attribute `{name}`")
+        if hasattr(parent, name) and not isinstance(getattr(parent, name), Module):
+            raise AttributeError(f"`{name}` is not an nn.Module")
+        setattr(parent, name, module)
+
+    def share_memory(self):
+        """Nothing to do: the arrays already live in this process's memory (no workers)."""
+        return self
 
     # ----- printing
     def extra_repr(self):
@@ -380,13 +478,15 @@ class Module:
         return type(self).__name__
 
     def __repr__(self):
-        lines = [line for line in self.extra_repr().split("\n") if line]
-        for name, m in self._modules.items():
-            text = repr(m).replace("\n", "\n  ")
-            lines.append(f"({name}): {text}")
-        if not self._modules:
-            return f"{self._get_name()}({self.extra_repr()})"
-        return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
+        extra = self.extra_repr()
+        lines = extra.split("\n") if extra else []       # inner empty lines stay, as PyTorch's
+        children = [f"({name}): " + repr(m).replace("\n", "\n  ")
+                    for name, m in self._modules.items()]
+        if len(lines) == 1 and not children:
+            return f"{self._get_name()}({lines[0]})"
+        if not lines and not children:
+            return f"{self._get_name()}()"
+        return self._get_name() + "(\n  " + "\n  ".join(lines + children) + "\n)"
 
     def __dir__(self):
         return sorted(set(super().__dir__()) | set(self._parameters) | set(self._modules) |
