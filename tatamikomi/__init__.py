@@ -1,4 +1,5 @@
 """tatamikomi: PyTorch's CNN API on NumPy and Numba. `import tatamikomi as torch`."""
+import builtins
 import os
 
 import sys
@@ -37,7 +38,9 @@ def _keep_heap():
     resident heap. Skipped without glibc's mallopt, or when the user set either MALLOC_* variable
     or TATAMIKOMI_KEEP_HEAP=0; returns whether it applied.
     """
-    if os.environ.get("TATAMIKOMI_KEEP_HEAP", "1") == "0" or any(k in os.environ for k in HEAP_ENV):
+    # builtins.any: this module's own `any` is torch.any by the time anyone calls this again
+    if os.environ.get("TATAMIKOMI_KEEP_HEAP", "1") == "0" or builtins.any(
+            k in os.environ for k in HEAP_ENV):
         return False
     import ctypes
     mallopt = getattr(ctypes.CDLL(None), "mallopt", None)     # glibc (musl's is a no-op)
