@@ -1,17 +1,65 @@
 """tatamikomi.nn.functional: PyTorch's signatures and error messages over our ops."""
+import math
+import warnings
+
 import numpy as np
 
 from .. import dtypes, ops
-from .._parse import int_tuple
 from ..ops import layers as L
-from ..ops import pool as P
 from ..ops.conv import Conv2d, IntConv2d
 from ..ops.matmul import check as check_matmul
 from ..random import default_generator
-from ..tensor import Tensor, _dim
 from . import _conv_args
-from ._losses import _tensor  # the losses and softmax live there; re-exported below
+# The losses, activations, normalizations, dropouts and resampling live in private modules
+# (one screen each); F.* is this one namespace, so each is re-exported here.
+from ._activations import (  # noqa: F401
+    celu,
+    celu_,
+    elu,
+    elu_,
+    gelu,
+    glu,
+    hardshrink,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    hardtanh_,
+    leaky_relu,
+    leaky_relu_,
+    logsigmoid,
+    mish,
+    prelu,
+    relu6,
+    selu,
+    selu_,
+    silu,
+    softmin,
+    softplus,
+    softshrink,
+    softsign,
+    tanhshrink,
+    threshold,
+    threshold_,
+)
+from ._losses import _tensor
 from ._losses import cross_entropy, log_softmax, mse_loss, nll_loss, softmax  # noqa: F401
+from ._pooling import (  # noqa: F401
+    adaptive_avg_pool2d,
+    adaptive_max_pool2d,
+    adaptive_max_pool2d_with_indices,
+    avg_pool2d,
+    max_pool2d,
+    max_unpool2d,
+)
+from ._norms import batch_norm, group_norm, instance_norm, layer_norm, normalize  # noqa: F401
+from ._resample import (  # noqa: F401
+    interpolate,
+    pixel_shuffle,
+    pixel_unshuffle,
+    upsample,
+    upsample_bilinear,
+    upsample_nearest,
+)
 
 PAD_MODES = ("constant", "reflect", "replicate", "circular")
 
@@ -92,6 +140,10 @@ def relu(input, inplace=False):  # noqa: A002
     if inplace:
         return input.relu_()
     return ops.Relu.apply(input)
+
+
+def relu_(input):  # noqa: A002
+    return relu(input, inplace=True)
 
 
 def linear(input, weight, bias=None):  # noqa: A002
@@ -195,205 +247,117 @@ def dropout(input, p=0.5, training=True, inplace=False):  # noqa: A002
     return input._assign(y) if inplace else y
 
 
-# ----- pooling
-_LENGTHS = {"kernel_size": ((1, 2), "kernel_size must either be a single int, or a tuple of two "
-                            "ints"),
-            "stride": ((0, 1, 2), "stride must either be omitted, a single int, or a tuple of "
-                       "two ints"),
-            "padding": ((1, 2), "padding must either be a single int, or a tuple of two ints"),
-            "dilation": ((1, 2), "dilation must be either a single int, or a tuple of two ints")}
-INT32 = (-2 ** 31, 2 ** 31 - 1)
+# ----- channel-wise and alpha dropout
+# PyTorch draws their masks as dropout above does (a bernoulli_(1 - p) fill divided by 1 - p),
+# only over fewer elements: one per (sample, channel) for the feature dropouts. So their noise is
+# dropout() of ones of the mask's shape: one random draw in the library, dropout's.
+
+ALPHA = 1.7580993408473766          # -scale * alpha of SELU: the value a dropped unit takes
 
 
-def _pool_args(fn, input, kernel_size, stride, padding, dilation=1):
-    """kernel, stride, padding and dilation as pairs, checked as PyTorch checks them.
+def _check_p(p):
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
 
-    The argument parser goes first (types, int64 overflow), then each argument's length and
-    its narrowing to a C int, in the signature's order.
+
+def _noise(x, p, feature):
+    """F.dropout's scaled keep-mask (0 or 1 / (1 - p)), per channel when `feature`.
+
+    Shapes: x (N, C, *) -> (N, C, 1, ..) when feature, else x's shape.
     """
-    _tensor(fn, "input", 1, input)
-    args = {"kernel_size": int_tuple(fn, "kernel_size", 2, kernel_size),
-            "stride": () if stride is None else int_tuple(fn, "stride", 3, stride),
-            "padding": int_tuple(fn, "padding", 4, padding),
-            "dilation": int_tuple(fn, "dilation", 5, dilation)}
-    for name, v in args.items():
-        lengths, message = _LENGTHS[name]
-        if len(v) not in lengths:
-            raise RuntimeError(f"{fn}: {message}")
-        if not all(INT32[0] <= i <= INT32[1] for i in v):
-            raise RuntimeError("value cannot be converted to type int without overflow")
-    k, s, p, d = (v * 2 if len(v) == 1 else v for v in args.values())
-    return k, s or k, p, d
+    if feature and x.dim() < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    shape = tuple(x.shape[:2]) + (1,) * (x.dim() - 2) if feature else tuple(x.shape)
+    # RNG: the draw is F.dropout's (ops/layers.py Dropout), kept in step with PyTorch's
+    return dropout(x.new_ones(shape), p, True)
 
 
-def _half(n):
-    """n / 2 rounded toward zero, as C++ divides."""
-    return n // 2 if n >= 0 else -(-n // 2)
+def _feature_dropout(x, p, training, inplace):
+    _check_p(p)
+    if p == 0 or not training or x.numel() == 0:
+        return x
+    if p == 1:
+        return x.mul_(0) if inplace else x * 0
+    noise = _noise(x, p, feature=True)
+    return x.mul_(noise) if inplace else x * noise
 
 
-def _pool_shape(x, k, s, p, d, ceil_mode):
-    """(OH, OW) after PyTorch's pooling shape checks, in PyTorch's order."""
-    out = []
-    for n, kk, ss, pp, dd in zip(x.shape[-2:], k, s, p, d):
-        if ss == 0:
-            raise RuntimeError("stride should not be zero")
-        if pp < 0:
-            raise RuntimeError(f"pad must be non-negative, but got pad: {pp}")
-        if pp > _half((kk - 1) * dd + 1):
-            raise RuntimeError(f"pad should be at most half of effective kernel size, but got "
-                               f"pad={pp}, kernel_size={kk} and dilation={dd}")
-        out.append(P.out_size(n, kk, ss, pp, dd, ceil_mode))
-    if min(k) <= 0:
-        raise RuntimeError(f"kernel size should be greater than zero, but got kH: {k[0]} kW: "
-                           f"{k[1]}")
-    if min(s) <= 0:
-        raise RuntimeError(f"stride should be greater than zero, but got dH: {s[0]} dW: {s[1]}")
-    if min(d) <= 0:
-        raise RuntimeError(f"dilation should be greater than zero, but got dilationH: {d[0]} "
-                           f"dilationW: {d[1]}")
-    if x.ndim not in (3, 4) or 0 in x.shape[-3:]:        # only the batch may be empty
-        raise RuntimeError(f"Expected 3D or 4D (batch mode) tensor with optional 0 dim batch "
-                           f"size for input, but got:{list(x.shape)}")
-    if p[0] > k[0] // 2 or p[1] > k[1] // 2:
-        raise RuntimeError(f"pad should be smaller than or equal to half of kernel size, but got "
-                           f"padW = {p[1]}, padH = {p[0]}, kW = {k[1]}, kH = {k[0]}")
-    C, H, W = x.shape[-3:]
-    if min(out) < 1:
-        raise RuntimeError(f"Given input size: ({C}x{H}x{W}). Calculated output size: "
-                           f"({C}x{out[0]}x{out[1]}). Output size is too small")
-    return tuple(out)
+def dropout1d(input, p=0.5, training=True, inplace=False):  # noqa: A002
+    """Zero whole channels with probability p. Shapes: (N, C, L) or (C, L) -> same."""
+    _check_p(p)
+    if input.dim() not in (2, 3):
+        raise RuntimeError(f"dropout1d: Expected 2D or 3D input, but received a {input.dim()}D "
+                           f"input. Note that dropout1d exists to provide channel-wise dropout on "
+                           f"inputs with 1 spatial dimension, a channel dimension, and an "
+                           f"optional batch dimension (i.e. 2D or 3D inputs).")
+    if input.dim() == 2:
+        return _feature_dropout(input.unsqueeze(0), p, training, inplace).squeeze(0)
+    return _feature_dropout(input, p, training, inplace)
 
 
-def _no_bool(fn, x):
-    if x.dtype == dtypes.bool:
-        raise NotImplementedError(f"\"{fn}\" not implemented for 'Bool'")
+def dropout2d(input, p=0.5, training=True, inplace=False):  # noqa: A002
+    """Zero whole channels with probability p. Shapes: (N, C, H, W) -> same.
 
-
-def _empty_batch(x, OH, OW):
-    """The pooled output of a batch of 0 samples, still on the graph (its gradient is empty).
-
-    Shapes: x (0, C, H, W) -> (0, C, OH, OW).
+    A 3-D input is read as (N, C, L), with PyTorch's warning, as PyTorch still does.
     """
-    return x[:, :, :1, :1] * Tensor._make(np.zeros((0, x.shape[1], OH, OW), x.array.dtype))
+    _check_p(p)
+    if input.dim() not in (3, 4):
+        warnings.warn(f"dropout2d: Received a {input.dim()}-D input to dropout2d, which is "
+                      f"deprecated and will result in an error in a future release. To retain "
+                      f"the behavior and silence this warning, please use dropout instead. Note "
+                      f"that dropout2d exists to provide channel-wise dropout on inputs with 2 "
+                      f"spatial dimensions, a channel dimension, and an optional batch dimension "
+                      f"(i.e. 3D or 4D inputs).", stacklevel=2)
+    if input.dim() == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise "
+                      "1D dropout behavior is desired - input is interpreted as shape (N, C, L), "
+                      "where C is the channel dim. This behavior will change in a future release "
+                      "to interpret the input as one without a batch dimension, i.e. shape (C, H, "
+                      "W). To maintain the 1D channel-wise dropout behavior, please switch to "
+                      "using dropout1d instead.", stacklevel=2)
+    return _feature_dropout(input, p, training, inplace)
 
 
-def _batched(fn, x, **kw):
-    """Run a 4-d op on a 3-d (unbatched) input too."""
-    if x.ndim == 3:
-        return fn(x.unsqueeze(0), **kw).squeeze(0)
-    return fn(x, **kw)
+def dropout3d(input, p=0.5, training=True, inplace=False):  # noqa: A002
+    """Zero whole channels with probability p. Shapes: (N, C, D, H, W) or (C, D, H, W) -> same."""
+    _check_p(p)
+    if input.dim() not in (4, 5):
+        warnings.warn(f"dropout3d: Received a {input.dim()}-D input to dropout3d, which is "
+                      f"deprecated and will result in an error in a future release. To retain "
+                      f"the behavior and silence this warning, please use dropout instead. Note "
+                      f"that dropout3d exists to provide channel-wise dropout on inputs with 3 "
+                      f"spatial dimensions, a channel dimension, and an optional batch dimension "
+                      f"(i.e. 4D or 5D inputs).", stacklevel=2)
+    if input.dim() != 5:
+        return _feature_dropout(input.unsqueeze(0), p, training, inplace).squeeze(0)
+    return _feature_dropout(input, p, training, inplace)
 
 
-def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,  # noqa: A002
-               return_indices=False):
-    """Max over sliding windows.
-
-    Shapes: (N, C, H, W) or (C, H, W) -> (N, C, OH, OW) or (C, OH, OW).
-    """
-    k, s, p, d = _pool_args("max_pool2d", input, kernel_size, stride, padding, dilation)
-    if input.ndim not in (3, 4):
-        raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")
-    OH, OW = _pool_shape(input, k, s, p, d, ceil_mode)
-    _no_bool("max_pool2d", input)
-    x4 = input if input.ndim == 4 else input.unsqueeze(0)
-    if x4.shape[0] == 0:
-        y = _empty_batch(x4, OH, OW)
-        idx = Tensor._make(np.zeros(y.shape, np.int64)) if return_indices else None
-    else:
-        y, idx = P.max_pool(x4, k, s, p, d, ceil_mode, return_indices)
-    if input.ndim == 3:
-        y, idx = y.squeeze(0), idx.squeeze(0) if return_indices else None
-    return (y, idx) if return_indices else y
+def _alpha_dropout(x, p, training, inplace, feature):
+    """Dropped units take SELU's saturation value, then an affine map restores the mean and
+    variance (Klambauer et al., 2017): y = a * (x * keep + alpha' * (1 - keep)) + b."""
+    _check_p(p)
+    if p == 0 or not training or x.numel() == 0:
+        return x
+    if p == 1:
+        return x.mul_(0) if inplace else x * 0
+    keep = _noise(x, p, feature) * (1 - p)          # exactly 0 or 1 again
+    keep = (keep != 0).type(x.dtype)
+    a = 1.0 / math.sqrt((ALPHA * ALPHA * p + 1) * (1 - p))
+    b = (keep - 1) * (ALPHA * a) + ALPHA * a * p
+    noise = keep * a
+    return x.mul_(noise).add_(b) if inplace else x * noise + b
 
 
-def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # noqa: A002
-               count_include_pad=True, divisor_override=None):
-    """Mean over sliding windows (PyTorch's divisor rules).
-
-    Shapes: (N, C, H, W) or (C, H, W) -> (N, C, OH, OW) or (C, OH, OW).
-    """
-    k, s, p, _ = _pool_args("avg_pool2d", input, kernel_size, stride, padding)
-    if divisor_override is not None and divisor_override == 0:
-        raise RuntimeError("divisor must be not zero")
-    _dim(-3, input.ndim)                        # PyTorch reads the channel dim first
-    OH, OW = _pool_shape(input, k, s, p, (1, 1), ceil_mode)
-    _no_bool("avg_pool2d", input)
-
-    def pool(x):
-        if x.shape[0] == 0:
-            return _empty_batch(x, OH, OW)
-        return P.AvgPool2d.apply(x, kernel=k, stride=s, padding=p, ceil_mode=ceil_mode,
-                                 count_include_pad=count_include_pad, divisor=divisor_override)
-    return _batched(pool, input)
+def alpha_dropout(input, p=0.5, training=False, inplace=False):  # noqa: A002
+    """Dropout that keeps SELU activations' mean and variance. Shapes: any -> same."""
+    _check_p(p)
+    _tensor("alpha_dropout", "input", 1, input)
+    return _alpha_dropout(input, p, training, inplace, feature=False)
 
 
-def adaptive_avg_pool2d(input, output_size):  # noqa: A002
-    """Average into a fixed output size; None in output_size keeps that input size.
-
-    Shapes: (N, C, H, W) or (C, H, W) -> (N, C, *output_size) or (C, *output_size).
-    """
-    _tensor("adaptive_avg_pool2d", "input", 1, input)
-    size = tuple(output_size) if isinstance(output_size, (tuple, list)) else (output_size,) * 2
-    if len(size) != 2:
-        raise RuntimeError("adaptive_avg_pool2d: output_size must be 2")
-    if any(s is not None and s < 0 for s in size):
-        raise RuntimeError(f"adaptive_avg_pool2d: elements of output_size must be greater than "
-                           f"or equal to 0 but received {{{size[0]}, {size[1]}}}")
-    if size == (1, 1):                          # PyTorch takes the mean: any rank >= 2 works
-        return input.mean((-1, -2), keepdim=True)
-    if input.ndim not in (3, 4):
-        raise RuntimeError(f"adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got "
-                           f"{list(input.shape)}")
-    size = tuple(input.shape[-2 + i] if s is None else s for i, s in enumerate(size))
-    return _batched(lambda x: P.AdaptiveAvgPool2d.apply(x, output_size=size), input)
-
-
-# ----- normalization
-def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,  # noqa: A002
-               momentum=0.1, eps=1e-5):
-    """Normalize over all axes but 1; in training, use and fold in the batch's statistics.
-
-    Shapes: input (N, C, *), running_mean/running_var/weight/bias (C,) -> (N, C, *).
-    """
-    _tensor("batch_norm", "input", 1, input)
-    if training and input.numel() // max(input.size(1), 1) == 1 and input.numel():
-        raise ValueError(f"Expected more than 1 value per channel when training, got input "
-                         f"size {input.shape}")
-    C = input.size(1)
-    if input.numel() == 0:                      # nothing to normalize, no statistics to fold in
-        none = np.zeros(C, input.array.dtype)    # (weight and bias still get zero gradients)
-        return L.BatchNorm.apply(input, weight, bias, mean=none, var=none + 1, eps=eps,
-                                 batch_stats=False)
-    for name, t in (("running_mean", running_mean), ("running_var", running_var),
-                    ("weight", weight), ("bias", bias)):
-        if t is None and not training and name.startswith("running"):
-            raise RuntimeError(f"{name} must be defined in evaluation mode")
-        if t is not None and t.numel() != C:
-            raise RuntimeError(f"{name} should contain {C} elements not {t.numel()}")
-    _batch_norm_dtypes(input, (weight, bias, running_mean, running_var))
-    x = input.array
-    axes = tuple(i for i in range(x.ndim) if i != 1)
-    if training:
-        n = x.size // C
-        mean, var = x.mean(axis=axes), x.var(axis=axes)
-        if running_mean is not None:                  # the running var is the unbiased one
-            m = momentum
-            running_mean.array[...] = (1 - m) * running_mean.array + m * mean
-            running_var.array[...] = (1 - m) * running_var.array + m * var * n / (n - 1)
-    else:
-        mean, var = running_mean.array, running_var.array
-    return L.BatchNorm.apply(input, weight, bias, mean=mean.astype(x.dtype),
-                             var=var.astype(x.dtype), eps=eps, batch_stats=training)
-
-
-def _batch_norm_dtypes(x, params):
-    """PyTorch's CPU rule: every tensor in x's dtype, except float32 ones with a float16 x."""
-    if not x.dtype.is_floating_point:
-        raise NotImplementedError(f"\"batch_norm\" not implemented for '{x.dtype.torch_name}'")
-    kinds = {t.dtype for t in params if t is not None}
-    if x.dtype == dtypes.float16 and kinds <= {dtypes.float16, dtypes.float32} and len(kinds) < 2:
-        return
-    if kinds - {x.dtype}:
-        if x.dtype == dtypes.float32:
-            raise RuntimeError("mixed dtype (CPU): expect parameter to have scalar type of Float")
-        raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
+def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):  # noqa: A002
+    """alpha_dropout of whole channels. Shapes: (N, C, *) -> same."""
+    _check_p(p)
+    _tensor("feature_alpha_dropout", "input", 1, input)
+    return _alpha_dropout(input, p, training, inplace, feature=True)
