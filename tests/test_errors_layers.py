@@ -1,4 +1,4 @@
-"""Bad input to the activations, normalizations, dropouts, resampling layers and
+"""Bad input to the activations, normalizations, dropouts, resampling layers, losses and
 containers: PyTorch's exception types and messages (the catalogue, see catalogue.py), plus
 near misses both libraries accept."""
 import numpy as np
@@ -8,6 +8,10 @@ from catalogue import both, ints, params, r, same_result
 
 def x4(L, *shape, dtype="float32"):
     return r(L, *(shape or (2, 3, 4, 5)), dtype=dtype)
+
+
+def probs(L, *shape):
+    return r(L, *shape).sigmoid()
 
 
 ACTIVATIONS = {
@@ -148,6 +152,52 @@ RESAMPLING = {
     "max-unpool-2d": lambda L: L.F.max_unpool2d(r(L, 2, 2), ints(L, 2, 2, value=0), 2),
 }
 
+LOSSES = {
+    "bce-target-size": lambda L: L.F.binary_cross_entropy(probs(L, 3, 4), probs(L, 3, 1)),
+    "bce-input-above-1": lambda L: L.F.binary_cross_entropy(probs(L, 3) + 1, probs(L, 3)),
+    "bce-input-nan": lambda L: L.F.binary_cross_entropy(probs(L, 3) * float("nan"), probs(L, 3)),
+    "bce-target-above-1": lambda L: L.F.binary_cross_entropy(probs(L, 3), probs(L, 3) + 1),
+    "bce-target-int": lambda L: L.F.binary_cross_entropy(probs(L, 3), ints(L, 3)),
+    "bce-target-float64": lambda L: L.F.binary_cross_entropy(probs(L, 3), r(L, 3,
+                                                                            dtype="float64")),
+    "bce-weight-broadcast": lambda L: L.F.binary_cross_entropy(probs(L, 3, 4), probs(L, 3, 4),
+                                                               r(L, 5)),
+    "bce-weight-requires-grad": lambda L: L.F.binary_cross_entropy(probs(L, 3), probs(L, 3),
+                                                                   r(L, 3, grad=True)),
+    "bce-reduction": lambda L: L.F.binary_cross_entropy(probs(L, 3), probs(L, 3),
+                                                        reduction="avg"),
+    "BCELoss-size": lambda L: L.nn.BCELoss()(probs(L, 3), probs(L, 3, 1)),
+    "bce-logits-size": lambda L: L.F.binary_cross_entropy_with_logits(r(L, 3, 4), r(L, 3, 1)),
+    "bce-logits-pos-weight": lambda L: L.F.binary_cross_entropy_with_logits(
+        r(L, 3, 4), r(L, 3, 4), pos_weight=r(L, 5)),
+    "bce-logits-weight": lambda L: L.F.binary_cross_entropy_with_logits(r(L, 3, 4), r(L, 3, 4),
+                                                                        r(L, 5)),
+    "bce-logits-int-target": lambda L: L.F.binary_cross_entropy_with_logits(r(L, 3), ints(L, 3)),
+    "bce-logits-pos-weight-grad": lambda L: L.F.binary_cross_entropy_with_logits(
+        r(L, 3), r(L, 3), pos_weight=r(L, 3, grad=True)),
+    "smooth-l1-negative-beta": lambda L: L.F.smooth_l1_loss(r(L, 3), r(L, 3), beta=-1.0),
+    "smooth-l1-int": lambda L: L.F.smooth_l1_loss(ints(L, 3), ints(L, 3)),
+    "huber-zero-delta": lambda L: L.F.huber_loss(r(L, 3), r(L, 3), delta=0.0),
+    "huber-int": lambda L: L.F.huber_loss(ints(L, 3), ints(L, 3)),
+    "huber-reduction": lambda L: L.F.huber_loss(r(L, 3), r(L, 3), reduction="x"),
+    "huber-weight-size": lambda L: L.F.huber_loss(r(L, 3), r(L, 3), weight=r(L, 2)),
+    "l1-reduction": lambda L: L.F.l1_loss(r(L, 3), r(L, 3), reduction="x"),
+    "l1-int": lambda L: L.F.l1_loss(ints(L, 3), ints(L, 3)),
+    "l1-list": lambda L: L.F.l1_loss([1.0], r(L, 3)),
+    "l1-broadcast": lambda L: L.F.l1_loss(r(L, 3, 4), r(L, 5)),
+    "l1-weight-size": lambda L: L.F.l1_loss(r(L, 3), r(L, 3), weight=r(L, 2)),
+    "l1-weight-reduction": lambda L: L.F.l1_loss(r(L, 3), r(L, 3), reduction="x",
+                                                 weight=r(L, 3)),
+    "mse-int": lambda L: L.F.mse_loss(ints(L, 3), ints(L, 3)),
+    "mse-weight-size": lambda L: L.F.mse_loss(r(L, 3), r(L, 3), weight=r(L, 4)),
+    "mse-broadcast": lambda L: L.F.mse_loss(r(L, 3, 4), r(L, 5)),
+    "kl-div-int": lambda L: L.F.kl_div(ints(L, 3), ints(L, 3)),
+    "kl-div-reduction": lambda L: L.F.kl_div(r(L, 3), r(L, 3), reduction="x"),
+    "KLDivLoss-broadcast": lambda L: L.nn.KLDivLoss(reduction="sum")(r(L, 3, 4), r(L, 5)),
+    "nll-4d-target-size": lambda L: L.F.nll_loss(r(L, 2, 3, 4, 4), ints(L, 2, 4, 5, value=0)),
+    "nll-4d-target-rank": lambda L: L.F.nll_loss(r(L, 2, 3, 4, 4), ints(L, 2, 16, value=0)),
+}
+
 MODULES = {
     "ModuleDict-update-int": lambda L: L.nn.ModuleDict().update(3),
     "ModuleDict-update-pairs": lambda L: L.nn.ModuleDict([("a", L.nn.ReLU(), 1)]),
@@ -211,6 +261,11 @@ def test_resampling(case):
     both(case)
 
 
+@pytest.mark.parametrize("case", params(LOSSES))
+def test_losses(case):
+    both(case)
+
+
 @pytest.mark.parametrize("case", params(MODULES))
 def test_modules(case):
     both(case)
@@ -230,6 +285,10 @@ ACCEPTED = {
                                                       mode="bicubic"),
     "group-norm-empty-batch": lambda L: L.F.group_norm(r(L, 0, 4, 3), 2),
     "layer-norm-list-shape": lambda L: L.F.layer_norm(x4(L), [4, 5]),
+    "bce-0d": lambda L: L.F.binary_cross_entropy(probs(L), probs(L)),
+    "bce-weight-broadcasts": lambda L: L.F.binary_cross_entropy(probs(L, 3, 4), probs(L, 3, 4),
+                                                                r(L, 4)),
+    "smooth-l1-beta-0": lambda L: L.F.smooth_l1_loss(r(L, 3), r(L, 3, 1), beta=0.0),
     "dropout1d-2d": lambda L: L.F.dropout1d(r(L, 3, 4), 0.5, training=False),
     "max-unpool-output-size-4": lambda L: L.F.max_unpool2d(*L.F.max_pool2d(
         x4(L, 1, 1, 4, 4), 2, return_indices=True), 2, output_size=[1, 1, 5, 5]),
@@ -246,6 +305,6 @@ def test_near_misses_are_accepted(case):
 def test_tables_have_many_cases():
     sizes = {name: len(t) for name, t in [("activations", ACTIVATIONS), ("norms", NORMS),
                                          ("dropouts", DROPOUTS), ("resampling", RESAMPLING),
-                                         ("modules", MODULES)]}
+                                         ("losses", LOSSES), ("modules", MODULES)]}
     assert min(sizes.values()) >= 10, sizes
-    assert np.sum(list(sizes.values())) >= 120
+    assert np.sum(list(sizes.values())) >= 150

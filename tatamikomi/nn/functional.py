@@ -42,7 +42,19 @@ from ._activations import (  # noqa: F401
     threshold_,
 )
 from ._losses import _tensor
-from ._losses import cross_entropy, log_softmax, mse_loss, nll_loss, softmax  # noqa: F401
+from ._losses import (  # noqa: F401
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    huber_loss,
+    kl_div,
+    l1_loss,
+    log_softmax,
+    mse_loss,
+    nll_loss,
+    smooth_l1_loss,
+    softmax,
+)
 from ._pooling import (  # noqa: F401
     adaptive_avg_pool2d,
     adaptive_max_pool2d,
