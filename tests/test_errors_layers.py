@@ -224,6 +224,7 @@ MODULES = {
     "Unflatten-int-size": lambda L: L.nn.Unflatten(1, 6),
     "Unflatten-float-element": lambda L: L.nn.Unflatten(1, (2, 3.0)),
     "Unflatten-wrong-product": lambda L: L.nn.Unflatten(1, (2, 4))(r(L, 2, 6)),
+    "LazyLinear-shape": lambda L: L.nn.LazyLinear(3).weight.shape,
     "backward-hook-wrong-count": lambda L: _hooked_backward(L),
     "forward-pre-hook-kwargs-return": lambda L: _pre_hook_bad_return(L),
 }

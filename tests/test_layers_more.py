@@ -573,6 +573,7 @@ REPRS = {
         lambda nn: nn.ModuleList([nn.Linear(2, 2) for _ in range(3)] + [nn.ReLU()] +
                                  [nn.Linear(2, 2), nn.Linear(2, 2)]),
     "ModuleList-nested": lambda nn: nn.ModuleList([nn.Sequential(nn.ReLU(), nn.Tanh())] * 2),
+    "LazyLinear": lambda nn: nn.LazyLinear(4),
 }
 
 

@@ -636,3 +636,41 @@ def test_full_backward_hook_without_input_grad_warns_as_torch():
             lin(lib.ones(1, 2)).sum().backward()
         assert calls == [(None,)]
 
+
+# ----- the lazy-module protocol
+
+def test_lazy_linear_infers_in_features_and_becomes_linear():
+    out = {}
+    for name, lib in LIBS.items():
+        m = lib.nn.Sequential(lib.nn.LazyLinear(4), lib.nn.ReLU(), lib.nn.LazyLinear(2))
+        before = (repr(m), m[0].has_uninitialized_params(), repr(m[0].weight),
+                  type(m[0].weight).__name__, list(m.state_dict()),
+                  type(m.state_dict()["0.weight"]).__name__)
+        m(lib.ones(3, 7))
+        after = (repr(m), type(m[0]).__name__, tuple(m[0].weight.shape),
+                 tuple(m[2].bias.shape), type(m[0].weight).__name__, m[0].in_features,
+                 list(m.state_dict()), hasattr(m[0], "_initialize_hook"))
+        out[name] = before, after
+    assert out["ours"] == out["torch"]
+
+
+def test_lazy_linear_trains_as_torch_and_loads_state():
+    theirs = torch.nn.LazyLinear(3).double()
+    theirs(torch.ones(1, 5, dtype=torch.float64))
+    ours = tm.nn.LazyLinear(3, dtype=tm.float64)
+    ours.load_state_dict({k: tm.tensor(v.detach().numpy()) for k, v in
+                          theirs.state_dict().items()})            # materializes on load
+    assert type(ours.weight).__name__ == "Parameter" and tuple(ours.weight.shape) == (3, 5)
+    x = np.random.default_rng(0).standard_normal((2, 5))
+    ya, yb = ours(tm.tensor(x)), theirs(torch.tensor(x))
+    ya.sum().backward()
+    yb.sum().backward()
+    assert_close(ya, yb)
+    assert_close(ours.weight.grad, theirs.weight.grad)
+    assert type(ours).__name__ == "Linear"
+    tm.manual_seed(0)
+    fresh = tm.nn.LazyLinear(4)
+    fresh(tm.ones(2, 50))
+    bound = 1 / np.sqrt(50)                      # Linear's default init, once the shape is known
+    w = fresh.weight.detach().numpy()
+    assert np.abs(w).max() <= bound and np.abs(w).max() > 0.9 * bound

@@ -1,5 +1,5 @@
 """tatamikomi.nn: Module, Parameter and the layers, as torch.nn."""
-from . import functional, init
+from . import functional, init, parameter
 from .activation import (
     CELU,
     ELU,
@@ -35,6 +35,7 @@ from .conv import Conv2d
 from .dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d, FeatureAlphaDropout
 from .instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
 from .layers import Flatten, Identity, Linear, Unflatten
+from .lazy import LazyLinear, LazyModuleMixin
 from .loss import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -65,6 +66,7 @@ from .padding import (
     ZeroPad2d,
     ZeroPad3d,
 )
+from .parameter import UninitializedBuffer, UninitializedParameter
 from .pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d, MaxUnpool2d
 from .upsampling import (
     PixelShuffle,
@@ -81,14 +83,14 @@ __all__ = [
     "Conv2d", "CrossEntropyLoss", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "ELU",
     "FeatureAlphaDropout", "Flatten", "GELU", "GLU", "GroupNorm", "Hardshrink", "Hardsigmoid",
     "Hardswish", "Hardtanh", "HuberLoss", "Identity", "InstanceNorm1d", "InstanceNorm2d",
-    "InstanceNorm3d", "KLDivLoss", "L1Loss", "LayerNorm",
+    "InstanceNorm3d", "KLDivLoss", "L1Loss", "LayerNorm", "LazyLinear", "LazyModuleMixin",
     "LeakyReLU", "Linear", "LogSigmoid", "LogSoftmax", "MSELoss", "MaxPool2d", "MaxUnpool2d",
     "Mish", "Module", "ModuleDict", "ModuleList", "NLLLoss", "PReLU", "Parameter",
     "ParameterDict", "ParameterList", "PixelShuffle", "PixelUnshuffle", "ReLU", "ReLU6",
     "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d", "ReplicationPad1d",
     "ReplicationPad2d", "ReplicationPad3d", "SELU", "Sequential", "SiLU", "Sigmoid",
     "SmoothL1Loss", "Softmax", "Softmax2d", "Softmin", "Softplus", "Softshrink", "Softsign",
-    "Tanh", "Tanhshrink", "Threshold",
+    "Tanh", "Tanhshrink", "Threshold", "UninitializedBuffer", "UninitializedParameter",
     "Unflatten", "Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d", "ZeroPad1d",
-    "ZeroPad2d", "ZeroPad3d", "functional", "init",
+    "ZeroPad2d", "ZeroPad3d", "functional", "init", "parameter",
 ]
