@@ -77,6 +77,40 @@ def test_activations_match_torch_at_kinks_and_specials(name, dtype):
         run_both(ACTIVATIONS[name], [x], dtype)
 
 
+LOOPED = {"leaky_relu": lambda F, t: F.leaky_relu(t, 0.1), "relu6": lambda F, t: F.relu6(t),
+          "hardtanh": lambda F, t: F.hardtanh(t, -2.0, 0.5),
+          "hardswish": lambda F, t: F.hardswish(t),
+          "silu": lambda F, t: F.silu(t), "gelu": lambda F, t: F.gelu(t),
+          "gelu-tanh": lambda F, t: F.gelu(t, approximate="tanh"), "elu": lambda F, t: F.elu(t),
+          "selu": lambda F, t: F.selu(t), "celu": lambda F, t: F.celu(t, 2.0)}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", [5000, "parallel"], ids=["serial", "parallel"])
+@pytest.mark.parametrize("name", LOOPED)
+def test_activation_loops_match_torch(name, n, dtype):
+    """The Numba loops big maps take (ops/_activation_loops.py), both sides of the parallel
+    threshold. PyTorch's own gradient at NaN depends on where its vector loop puts it, so
+    gradients are compared at finite inputs; values everywhere."""
+    from tatamikomi.kernels.elementwise import PARALLEL_MIN
+    n = PARALLEL_MIN + 3 if n == "parallel" else n
+    x = rand(n, dtype=dtype, seed=4) * 5
+    x[:7] = [np.nan, np.inf, -np.inf, 0.0, 3.0, -3.0, 6.0]
+    if name == "gelu" and dtype == "float32":
+        x[1] = 1e30                              # see the kink test: PyTorch has no one answer
+    gy = rand(n, dtype=dtype, seed=5)
+    out = []
+    for lib, _, F in LIBS.values():
+        t = lib.tensor(x, requires_grad=True)
+        y = LOOPED[name](F, t)
+        y.backward(lib.tensor(gy))
+        out.append((to_numpy(y), to_numpy(t.grad)))
+    (y, gx), (ty, tgx) = out
+    finite = np.isfinite(x)
+    assert_close(y, ty, dtype, scale=5.0)
+    assert_close(gx[finite], tgx[finite], dtype, scale=5.0)
+
+
 @pytest.mark.parametrize("name", ["hardtanh", "relu6", "leaky_relu", "elu", "selu", "celu",
                                   "silu", "hardswish", "hardsigmoid", "mish", "threshold"])
 def test_inplace_activations_write_into_their_input(name):

@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from ..autograd import Function
+from . import _activation_loops as loops
 from .math import UNARY
 
 SQRT1_2, SQRT_2PI = math.sqrt(0.5), math.sqrt(2 * math.pi)
@@ -171,17 +172,20 @@ class Activation(Function):
     """One row of ROWS as a node. Shapes: x (*) -> y (*)."""
 
     def forward(self, x, *, fn, params, inplace=False):
-        self.row, self.params = ROWS[fn], params
+        self.fn, self.row, self.params = fn, ROWS[fn], params
         self.kind = self.row[2] + ("1" if inplace and fn in INPLACE_KIND else "0")
-        with np.errstate(all="ignore"):                   # inf and NaN quietly, as PyTorch
-            y = np.asarray(self.row[0](x, params), x.dtype)
         self.save_for_backward(x)
-        return y
+        if loops.usable(fn, x):                           # one Numba pass on big maps
+            return loops.forward(fn, x, params)
+        with np.errstate(all="ignore"):                   # inf and NaN quietly, as PyTorch
+            return np.asarray(self.row[0](x, params), x.dtype)
 
     def backward(self, gy):
+        x = self.saved[0]
+        if loops.usable(self.fn, x, gy):
+            return loops.backward(self.fn, x, gy, self.params)
         with np.errstate(all="ignore"):
-            gx = self.row[1](self.saved[0], None, gy, self.params)
-        return np.asarray(gx, gy.dtype)
+            return np.asarray(self.row[1](x, None, gy, self.params), gy.dtype)
 
     def name(self):
         return self.kind

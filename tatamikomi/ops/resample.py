@@ -96,8 +96,16 @@ def cubic_matrix(in_size, out_size, align_corners, scale, dtype):
 
 
 def _along(A, x, axis):
-    """A applied to x along axis. Shapes: A (O, I), x (.., I, ..) -> (.., O, ..)."""
-    return np.moveaxis(np.tensordot(A, x, axes=([1], [axis])), 0, axis)
+    """A applied to x along axis. Shapes: A (O, I), x (.., I, ..) -> (.., O, ..).
+
+    The last two axes are batched matrix products that write contiguous output (x @ A.T,
+    A @ x); a third axis from the end moves next to them first.
+    """
+    if axis == x.ndim - 1:
+        return x @ A.T
+    if axis == x.ndim - 2:
+        return A @ x
+    return np.moveaxis(A @ np.moveaxis(x, axis, -2), -2, axis)
 
 
 class Interpolate(Function):
