@@ -252,6 +252,23 @@ def test_functional_normalizations(fn, dtype):
               rand(4, dtype=dtype, seed=2)], dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("fn,shape", [
+    (lambda F, x, w, b: F.group_norm(x, 4, w[:8], b[:8]), (4, 8, 24, 24)),
+    (lambda F, x, w, b: F.group_norm(x, 1), (2, 6, 40, 40)),
+    (lambda F, x, w, b: F.group_norm(x, 8, w[:8], None).transpose(2, 3), (3, 8, 30, 25)),
+    (lambda F, x, w, b: F.layer_norm(x, (96,), w[:96], b[:96]), (3, 64, 96)),
+    (lambda F, x, w, b: F.layer_norm(x, (20, 30)).transpose(0, 2), (40, 20, 30)),
+], ids=["group_norm", "group_norm-1", "group_norm-strided-grad", "layer_norm",
+        "layer_norm-strided-grad"])
+def test_norm_loops_match_torch(fn, shape, dtype):
+    """Maps big enough for the Numba loops (ops/_norm_loops.py); a transposed output gives
+    their backward a strided gradient."""
+    run_both(lambda lib, nn, F, x, w, b: fn(F, x, w, b),
+             [rand(*shape, dtype=dtype) * 3 + 10, rand(96, dtype=dtype, seed=1),
+              rand(96, dtype=dtype, seed=2)], dtype)
+
+
 def test_instance_norm_updates_the_callers_running_stats():
     """F.instance_norm folds the per-sample statistics into the tensors it was given."""
     out = {}

@@ -5,9 +5,12 @@ y = xhat * w + b, xhat = (x - mean) * rstd, rstd = 1 / sqrt(var + eps). With g =
 means taken over the normalized axes, the input gradient is the batch-norm one (Ioffe &
 Szegedy, 2015): gx = rstd * (g - mean(g) - xhat * mean(g * xhat)).
 """
+import math
+
 import numpy as np
 
 from ..autograd import Function
+from . import _norm_loops as loops
 
 
 def _normalize(x, axes, eps):
@@ -32,14 +35,31 @@ class LayerNorm(Function):
 
     def forward(self, x, w, b, *, k, eps):
         self.axes = tuple(range(x.ndim - k, x.ndim))
+        M = math.prod(x.shape[x.ndim - k:])
+        # one group per row: (rows, 1, M, 1), weight and bias per element of the row
+        self.view = (x.size // M if M else 0, 1, M, 1)
+        if loops.usable(x):
+            y, mean, rstd = loops.forward(x.reshape(self.view), w, b, eps)
+            self.save_for_backward(x, mean, rstd, w)
+            self.fast = True
+            return y.reshape(x.shape)
+        self.fast = False
         xhat, rstd = _normalize(x, self.axes, eps) if x.size else (x.copy(), None)
         self.save_for_backward(xhat, rstd, w)
         y = xhat if w is None else xhat * w
         return y if b is None else y + b
 
     def backward(self, gy):
-        xhat, rstd, w = self.saved
         need_x, need_w, need_b = self.needs_input_grad
+        if self.fast:
+            x, mean, rstd, w = self.saved
+            gx, gw, gb = loops.backward(x.reshape(self.view),
+                                        np.ascontiguousarray(gy).reshape(self.view), w, mean,
+                                        rstd)
+            shape = x.shape[gy.ndim - len(self.axes):]
+            return (gx.reshape(gy.shape) if need_x else None,
+                    gw.reshape(shape) if need_w else None, gb.reshape(shape) if need_b else None)
+        xhat, rstd, w = self.saved
         lead = tuple(range(gy.ndim - len(self.axes)))
         gx = None
         if need_x:
@@ -62,20 +82,33 @@ class GroupNorm(Function):
         N, C = x.shape[:2]
         self.shape = (1, C) + (1,) * (x.ndim - 2)
         self.group_shape = (N, groups, x.size // max(N * groups, 1))    # -1 fails for N = 0
+        self.groups, self.fast = groups, loops.usable(x)
+        if self.fast:
+            view = (N, groups, C // groups, x.size // max(N * C, 1))
+            y, mean, rstd = loops.forward(x.reshape(view), w, b, eps)
+            self.save_for_backward(x, mean, rstd, w)
+            return y.reshape(x.shape)
         grouped = x.reshape(self.group_shape)
         if x.size:
             xhat, rstd = _normalize(grouped, (2,), eps)
         else:
             xhat, rstd = grouped.copy(), None
         xhat = xhat.reshape(x.shape)
-        self.groups = groups
         self.save_for_backward(xhat, rstd, w)
         y = xhat if w is None else xhat * w.reshape(self.shape)
         return y if b is None else y + b.reshape(self.shape)
 
     def backward(self, gy):
-        xhat, rstd, w = self.saved
         need_x, need_w, need_b = self.needs_input_grad
+        if self.fast:
+            x, mean, rstd, w = self.saved
+            N, C = x.shape[:2]
+            view = (N, self.groups, C // self.groups, x.size // max(N * C, 1))
+            gx, gw, gb = loops.backward(x.reshape(view), np.ascontiguousarray(gy).reshape(view),
+                                        w, mean, rstd)
+            return (gx.reshape(gy.shape) if need_x else None,
+                    gw.reshape(C) if need_w else None, gb.reshape(C) if need_b else None)
+        xhat, rstd, w = self.saved
         axes = (0,) + tuple(range(2, gy.ndim))
         gx = None
         if need_x:
