@@ -62,7 +62,7 @@ def no_data_env(monkeypatch):
 def with_md5s_of(monkeypatch, arrays):
     """Check md5s again, with the tiny arrays' files standing in for MNIST's."""
     monkeypatch.delenv(datasets.CHECK_MD5)
-    monkeypatch.setattr(datasets, "RAW_MD5S",
+    monkeypatch.setattr(datasets.MNIST, "raw_md5s",
                         {n: hashlib.md5(idx_bytes(a)).hexdigest() for n, a in arrays.items()})
 
 

@@ -222,3 +222,41 @@ def allowed():
 
 def global_name(obj):
     return f"{obj.__module__}.{obj.__qualname__}"
+
+
+# ----- CIFAR's python batches: a separate, smaller list, so it can never widen torch files'
+# CIFAR-10/100 ship Python 2 pickles of dicts of lists, strings and one uint8 array. Read with
+# encoding="latin1" (as torchvision reads them), their strings arrive as str: the dtype's type
+# string, the array's typecode and its raw bytes, which old NumPy wrote with int flags.
+
+def _py2_dtype(obj, align=False, copy=False):
+    if type(align) is int and type(copy) is int:         # old NumPy: dtype('u1', 0, 1)
+        align, copy = bool(align), bool(copy)
+    return _dtype(obj, align, copy)
+
+
+def _py2_reconstruct(cls, shape, typecode):
+    if cls is not np.ndarray or shape != (0,) or typecode not in ("b", b"b"):
+        _refuse("numpy _reconstruct is allowed only for a plain ndarray")
+    return np.empty(0, np.int8)
+
+
+def _py2_build_array(array, state):
+    if type(state) is tuple and len(state) == 5 and type(state[4]) is str:
+        state = state[:4] + (state[4].encode("latin-1"),)     # Python 2 str: the raw bytes
+    _build_array(array, state)
+
+
+def cifar_allowed():
+    """name in the file -> (object GLOBAL pushes, REDUCE check, NEWOBJ check), for CIFAR."""
+    core = getattr(np, "_core", None) or np.core
+    table = {"numpy.dtype": (np.dtype, _py2_dtype, None),
+             "numpy.ndarray": (np.ndarray, None, None),
+             "_codecs.encode": (codecs.encode, _encode, None)}     # Python 3's protocol 2 bytes
+    for name in ("numpy._core", "numpy.core"):
+        table[f"{name}.multiarray._reconstruct"] = (core.multiarray._reconstruct,
+                                                    _py2_reconstruct, None)
+    return table
+
+
+BUILDS.update({_py2_reconstruct: _py2_build_array, _py2_dtype: _build_dtype})

@@ -1,22 +1,22 @@
-"""MNIST in torchvision's layout (root/MNIST/raw), read from raw or .gz IDX files; downloadable."""
-import contextlib
+"""The IDX datasets in torchvision's layout (root/NAME/raw, raw or .gz files): MNIST,
+FashionMNIST, KMNIST and EMNIST share one reader; each is downloadable from its mirrors."""
 import gzip
 import hashlib
-import http.client
 import math
 import os
-import sys
-import tempfile
+import string
 import time
-import urllib.request
 import zlib
 from pathlib import Path
 
 import numpy as np
 
-from ..tensor import Tensor
-from ..utils.data import Dataset, default_collate
-from .transforms import batch_transform
+from ...tensor import Tensor
+from ...utils.data import default_collate
+from ..transforms import batch_transform
+from .utils import CHECK_MD5, _write_atomic, check_md5, checking_md5, extract_archive, fetch
+from .utils import verify_str_arg
+from .vision import VisionDataset
 
 # Public mirrors of the four .gz files, tried in order (torchvision uses the same two).
 MIRRORS = ["https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/"]
@@ -42,12 +42,11 @@ RAW_SHAPES = {
     "t10k-images-idx3-ubyte": (10000, 28, 28),
     "t10k-labels-idx1-ubyte": (10000,),
 }
-CHECK_MD5 = "TATAMIKOMI_CHECK_MD5"
 GZIP_RATIO = 1032          # deflate inflates at most ~1032x: bounds what a .gz can honestly hold
 _verified = set()          # (path, device, inode, size, mtime) of files whose md5 matched
 
 
-# ----- IDX files and downloads
+# ----- IDX files
 
 def _open(path):
     """A binary stream of the file's bytes, gunzipped as they are read when it ends in .gz."""
@@ -65,11 +64,7 @@ def _read_exactly(f, out):
     return n
 
 
-def _checking_md5():
-    return os.environ.get(CHECK_MD5, "1") != "0"
-
-
-def read_idx(path, ndim, max_dims=None, md5=None):
+def read_idx(path, ndim, max_dims=None, md5=None, dataset="MNIST"):
     """The uint8 array in an IDX file (raw or .gz), with its header checked first.
 
     max_dims: the largest dims allowed (checked before the data is read, so a .gz claiming more
@@ -100,7 +95,7 @@ def read_idx(path, ndim, max_dims=None, md5=None):
         raise RuntimeError(f"{path}: {what}: its header promises {' x '.join(map(str, dims))} "
                            f"= {need} bytes of data, but it holds {held}")
     if md5 is not None:
-        _check_md5(path, info, header, array, md5)
+        _check_md5(path, info, header, array, md5, dataset)
     return array.reshape(dims)
 
 
@@ -120,7 +115,7 @@ def _check_header(path, header, ndim, max_dims):
     return dims
 
 
-def _check_md5(path, info, header, array, md5):
+def _check_md5(path, info, header, array, md5, dataset):
     """The bytes read must have md5; a file that matched once is not hashed again (~70 ms)."""
     key = (os.fspath(path), info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
     if key in _verified:
@@ -128,120 +123,38 @@ def _check_md5(path, info, header, array, md5):
     digest = hashlib.md5(header, usedforsecurity=False)
     digest.update(array)
     if digest.hexdigest() != md5:
-        raise RuntimeError(f"{path}: md5 {digest.hexdigest()} is not MNIST's {md5}: the file is "
-                           f"damaged or was changed. Replace it with an intact copy, or set "
-                           f"{CHECK_MD5}=0 to use changed data on purpose.")
+        raise RuntimeError(f"{path}: md5 {digest.hexdigest()} is not {dataset}'s {md5}: the "
+                           "file is damaged or was changed. Replace it with an intact copy, or "
+                           f"set {CHECK_MD5}=0 to use changed data on purpose.")
     # File times tick coarsely (a few ms): a file written within the last seconds could change
     # again without changing its mtime, so only an older file's verdict is kept (as git does).
     if time.time_ns() - info.st_mtime_ns > 2_000_000_000:
         _verified.add(key)
 
 
-def _md5(data):
-    return hashlib.md5(data, usedforsecurity=False).hexdigest()
-
-
-def check_md5(path, md5):
-    """Whether the file's md5 is md5."""
-    return _md5(Path(path).read_bytes()) == md5
-
-
-def _write_atomic(dest, data):
-    """Write dest so that readers see the old file or the whole new one, never a part."""
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, dest)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def _http_get(url, timeout):
-    request = urllib.request.Request(url, headers={"User-Agent": "tatamikomi"})
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        return response.read()
-
-
-# ----- datasets
-
-class StandardTransform:
-    """transform on the input and target_transform on the target, as torchvision's."""
-
-    def __init__(self, transform=None, target_transform=None):
-        self.transform, self.target_transform = transform, target_transform
-
-    def __call__(self, input, target):
-        if self.transform is not None:
-            input = self.transform(input)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return input, target
-
-    @staticmethod
-    def _format(transform, head):
-        lines = repr(transform).splitlines()
-        return [head + lines[0]] + [" " * len(head) + line for line in lines[1:]]
-
-    def __repr__(self):
-        body = [type(self).__name__]
-        if self.transform is not None:
-            body += self._format(self.transform, "Transform: ")
-        if self.target_transform is not None:
-            body += self._format(self.target_transform, "Target transform: ")
-        return "\n".join(body)
-
-
-class VisionDataset(Dataset):
-    """A dataset under root with optional transforms; prints as torchvision's."""
-
-    _repr_indent = 4
-
-    def __init__(self, root=None, transforms=None, transform=None, target_transform=None):
-        self.root = os.path.expanduser(root) if isinstance(root, str) else root
-        separate = transform is not None or target_transform is not None
-        if transforms is not None and separate:
-            raise ValueError("Only transforms or transform/target_transform can be passed as "
-                             "argument")
-        self.transform, self.target_transform = transform, target_transform
-        self.transforms = StandardTransform(transform, target_transform) if separate else \
-            transforms
-
-    def extra_repr(self):
-        return ""
-
-    def __repr__(self):
-        body = [f"Number of datapoints: {len(self)}"]
-        if self.root is not None:
-            body.append(f"Root location: {self.root}")
-        body += self.extra_repr().splitlines()
-        if self.transforms is not None:
-            body.append(repr(self.transforms))
-        pad = " " * self._repr_indent
-        return "\n".join([f"Dataset {type(self).__name__}"] + [pad + line for line in body])
-
-
-def _to_pil(array):
-    """A PIL image of a (H, W) uint8 array when Pillow is installed (as torchvision returns)."""
+def _to_pil(array, mode="L"):
+    """A PIL image of an (H, W[, C]) uint8 array when Pillow is installed (as torchvision)."""
     try:
         from PIL import Image
     except ImportError:
         return array.copy()
-    return Image.fromarray(array)                     # a 2-D uint8 array becomes mode "L"
+    return Image.fromarray(array)                     # 2-D uint8 -> "L"; (H, W, 3) -> "RGB"
 
+
+# ----- datasets
 
 class MNIST(VisionDataset):
     """The MNIST digits: `.data` uint8 (N, 28, 28), `.targets` int64 (N,).
 
-    Files are looked for in root/MNIST/raw, then (if set) in $TATAMIKOMI_DATA/MNIST/raw and
-    $TATAMIKOMI_DATA, each as the raw IDX file or its .gz. `mirrors` and `resources` override the
-    class attributes (tests point them at a local server).
+    Files are looked for in root/NAME/raw (NAME: the class's name), then (if set) in
+    $TATAMIKOMI_DATA/NAME/raw and $TATAMIKOMI_DATA, each as the raw IDX file or its .gz.
+    `mirrors` and `resources` override the class attributes (tests point them at a local server).
     """
 
     mirrors = MIRRORS
     resources = RESOURCES
+    raw_md5s = RAW_MD5S                               # checked on load: the data's own md5s
+    raw_shapes = RAW_SHAPES
     timeout = 30                                      # seconds per request
     classes = ["0 - zero", "1 - one", "2 - two", "3 - three", "4 - four", "5 - five", "6 - six",
                "7 - seven", "8 - eight", "9 - nine"]
@@ -266,6 +179,11 @@ class MNIST(VisionDataset):
     def class_to_idx(self):
         return {name: i for i, name in enumerate(self.classes)}
 
+    def _names(self):
+        """The (images, labels) raw file names of this split."""
+        split = "train" if self.train else "t10k"
+        return f"{split}-images-idx3-ubyte", f"{split}-labels-idx1-ubyte"
+
     def _search_dirs(self):
         dirs = [Path(self.raw_folder)]
         env = os.environ.get("TATAMIKOMI_DATA")
@@ -280,16 +198,16 @@ class MNIST(VisionDataset):
         return next((p for p in self._candidates(name) if p.is_file()), None)
 
     def _load_data(self):
-        split = "train" if self.train else "t10k"
-        names = (f"{split}-images-idx3-ubyte", f"{split}-labels-idx1-ubyte")
+        names = self._names()
         found = [self._find(n) for n in names]
         missing = [n for n, p in zip(names, found) if p is None]
         if missing:
+            me = type(self).__name__
             tried = "".join(f"\n    {p}" for n in missing for p in self._candidates(n))
             raise RuntimeError(
-                f"Dataset not found. MNIST needs {' and '.join(missing)} (raw or .gz); looked "
+                f"Dataset not found. {me} needs {' and '.join(missing)} (raw or .gz); looked "
                 f"for:{tried}\nYou can use download=True to download it, or set TATAMIKOMI_DATA "
-                "to a folder that holds the raw files (directly or in MNIST/raw).")
+                f"to a folder that holds the raw files (directly or in {me}/raw).")
         images, labels = (self._read(p, n) for p, n in zip(found, names))
         if len(images) != len(labels):
             raise RuntimeError(f"{found[0]} holds {len(images)} images but {found[1]} holds "
@@ -300,11 +218,11 @@ class MNIST(VisionDataset):
                                f"0-{len(self.classes) - 1}")
         return Tensor._make(images), Tensor._make(labels.astype(np.int64))
 
-    @staticmethod
-    def _read(path, name):
-        """read_idx with the limits and (unless $TATAMIKOMI_CHECK_MD5=0) md5 of MNIST's file."""
-        md5 = RAW_MD5S.get(name) if _checking_md5() else None
-        return read_idx(path, int(name.split("-idx")[1][0]), RAW_SHAPES.get(name), md5)
+    def _read(self, path, name):
+        """read_idx with the class's limits and (unless $TATAMIKOMI_CHECK_MD5=0) md5s."""
+        md5 = self.raw_md5s.get(name) if checking_md5() else None
+        ndim = int(name.split("-idx")[1][0])
+        return read_idx(path, ndim, self.raw_shapes.get(name), md5, type(self).__name__)
 
     def _valid(self, path, gz_md5):
         """Whether an existing file can be used: a .gz by its md5, a raw file by its contents."""
@@ -318,21 +236,8 @@ class MNIST(VisionDataset):
 
     def _fetch(self, filename, md5, dest):
         """Download filename from the first mirror that serves it intact; the errors otherwise."""
-        errors = []
-        for mirror in self.mirrors:
-            url = mirror + filename if mirror.endswith("/") else f"{mirror}/{filename}"
-            print(f"Downloading {url}", file=sys.stderr)
-            try:
-                data = _http_get(url, self.timeout)
-            except (OSError, ValueError, http.client.HTTPException) as e:   # dead, HTTP error
-                errors.append(f"{url}: {e}")
-                continue
-            if _md5(data) != md5:
-                errors.append(f"{url}: md5 {_md5(data)} does not match {md5}")
-                continue
-            _write_atomic(dest, data)
-            return []
-        return errors
+        urls = [m + filename if m.endswith("/") else f"{m}/{filename}" for m in self.mirrors]
+        return fetch(urls, md5, dest, self.timeout)
 
     def download(self):
         """Fetch each file not already present and valid, check its md5, and decompress it."""
@@ -355,7 +260,7 @@ class MNIST(VisionDataset):
             raise RuntimeError(self._download_error(failures))
 
     def _download_error(self, failures):
-        lines = ["Could not download MNIST:"]
+        lines = [f"Could not download {type(self).__name__}:"]
         for filename, name, errors in failures:
             lines.append(f"  {filename}: every mirror failed")
             lines += [f"    {e}" for e in errors or ["(no mirrors configured)"]]
@@ -390,3 +295,96 @@ class MNIST(VisionDataset):
 
     def extra_repr(self):
         return f"Split: {'Train' if self.train is True else 'Test'}"
+
+
+class FashionMNIST(MNIST):
+    """Zalando's Fashion-MNIST: 28x28 grey images of 10 kinds of clothing, MNIST's format."""
+
+    mirrors = ["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"]
+    resources = [
+        ("train-images-idx3-ubyte.gz", "8d4fb7e6c68d591d4c3dfef9ec88bf0d"),
+        ("train-labels-idx1-ubyte.gz", "25c81989df183df01b3e8a0aad5dffbe"),
+        ("t10k-images-idx3-ubyte.gz", "bef4ecab320f06d8554ea6380940ec79"),
+        ("t10k-labels-idx1-ubyte.gz", "bb300cfdad3c16e7a12a480ee83cd310"),
+    ]
+    raw_md5s = {
+        "train-images-idx3-ubyte": "f4a8712d7a061bf5bd6d2ca38dc4d50a",
+        "train-labels-idx1-ubyte": "9018921c3c673c538a1fc5bad174d6f9",
+        "t10k-images-idx3-ubyte": "8181f5470baa50b63fa0f6fddb340f0a",
+        "t10k-labels-idx1-ubyte": "15d484375f8d13e6eb1aabb0c3f46965",
+    }
+    classes = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+               "Sneaker", "Bag", "Ankle boot"]
+
+
+class KMNIST(MNIST):
+    """Kuzushiji-MNIST: 28x28 grey images of 10 cursive Japanese characters, MNIST's format."""
+
+    mirrors = ["http://codh.rois.ac.jp/kmnist/dataset/kmnist/"]
+    resources = [
+        ("train-images-idx3-ubyte.gz", "bdb82020997e1d708af4cf47b453dcf7"),
+        ("train-labels-idx1-ubyte.gz", "e144d726b3acfaa3e44228e80efcd344"),
+        ("t10k-images-idx3-ubyte.gz", "5c965bf0a639b31b8f53240b1b52f4d7"),
+        ("t10k-labels-idx1-ubyte.gz", "7320c461ea6c1c855c0b718fb2a4b134"),
+    ]
+    raw_md5s = {}                                     # the .gz md5s are checked on download
+    classes = ["o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"]
+
+
+class EMNIST(MNIST):
+    """NIST's handwritten digits and letters in MNIST's format, in six splits.
+
+    The images are stored transposed (column-major), and torchvision returns them as stored.
+    """
+
+    url = "https://biometrics.nist.gov/cs_links/EMNIST/gzip.zip"
+    md5 = "58c8d27c78d21e728a6bc7b3cc06412e"
+    splits = ("byclass", "bymerge", "balanced", "letters", "digits", "mnist")
+    # merged: the letters whose upper and lower case look alike
+    _merged_classes = {"c", "i", "j", "k", "l", "m", "o", "p", "s", "u", "v", "w", "x", "y", "z"}
+    _all_classes = set(string.digits + string.ascii_letters)
+    classes_split_dict = {
+        "byclass": sorted(_all_classes),
+        "bymerge": sorted(_all_classes - _merged_classes),
+        "balanced": sorted(_all_classes - _merged_classes),
+        "letters": ["N/A"] + list(string.ascii_lowercase),
+        "digits": list(string.digits),
+        "mnist": list(string.digits),
+    }
+    raw_md5s = {}
+    raw_shapes = {}
+
+    def __init__(self, root, split, **kwargs):
+        self.split = verify_str_arg(split, "split", self.splits)
+        self.classes = self.classes_split_dict[self.split]
+        super().__init__(root, **kwargs)
+
+    @property
+    def _file_prefix(self):
+        return f"emnist-{self.split}-{'train' if self.train else 'test'}"
+
+    def _names(self):
+        return f"{self._file_prefix}-images-idx3-ubyte", f"{self._file_prefix}-labels-idx1-ubyte"
+
+    @property
+    def images_file(self):
+        return os.path.join(self.raw_folder, self._names()[0])
+
+    @property
+    def labels_file(self):
+        return os.path.join(self.raw_folder, self._names()[1])
+
+    def download(self):
+        """Fetch gzip.zip (md5-checked) unless this split's files are there; unpack its .gz."""
+        if all(self._find(n) is not None for n in self._names()):
+            return
+        raw = Path(self.raw_folder)
+        raw.mkdir(parents=True, exist_ok=True)
+        archive = raw / "gzip.zip"
+        if not (archive.is_file() and check_md5(archive, self.md5)):
+            errors = fetch([self.url], self.md5, archive, self.timeout)
+            if errors:
+                raise RuntimeError("Could not download EMNIST:\n  " + "\n  ".join(errors))
+        extract_archive(archive, raw)
+        for gz in sorted((raw / "gzip").glob("*.gz")):
+            _write_atomic(raw / gz.name[:-3], gzip.decompress(gz.read_bytes()))
