@@ -680,3 +680,11 @@ def test_node_names(name):
     a, b = (NODES[name](lib, F, lib.ones(2, 4, 3, 4, requires_grad=True)).grad_fn.name()
             for lib, _, F in LIBS.values())
     assert a == b
+
+
+def test_nn_namespace_names_are_pytorchs():
+    """Every public nn name is one torch.nn has; nn.DataParallel is nn.parallel's, as torch's."""
+    missing = [n for n in tm.nn.__all__ if not hasattr(torch.nn, n)]
+    assert not missing
+    assert tm.nn.DataParallel is tm.nn.parallel.DataParallel
+    assert torch.nn.DataParallel is torch.nn.parallel.DataParallel
