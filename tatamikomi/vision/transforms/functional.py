@@ -390,12 +390,29 @@ def resized_crop(img, top, left, height, width, size, interpolation=Interpolatio
 
 
 def _rotation_matrix(center, angle):
-    """The inverse affine map (output pixel -> input pixel) of a rotation about center."""
-    rot = math.radians(angle)
-    a, b = math.cos(rot), math.sin(rot)
+    """The inverse map (output -> input) of a counter-clockwise turn by angle degrees about
+    center, measured from the image's middle: torchvision's _get_inverse_affine_matrix."""
+    rot = math.radians(-angle)
+    m = [math.cos(rot), math.sin(rot), 0.0, -math.sin(rot), math.cos(rot), 0.0]
     cx, cy = center
-    # [x_in, y_in] = R(-angle) @ ([x_out, y_out] - c) + c, with y pointing down
-    return [a, b, cx - a * cx - b * cy, -b, a, cy + b * cx - a * cy]
+    m[2] += m[0] * -cx + m[1] * -cy + cx
+    m[5] += m[3] * -cx + m[4] * -cy + cy
+    return m
+
+
+def _affine_source(matrix, h, w):
+    """Input pixel coordinates of each output pixel, computed in float32 as torchvision's
+    affine grid and grid_sample's unnormalising compute them (ties then round the same way).
+
+    Shapes: -> (H, W) x and y.
+    """
+    f = np.float32
+    theta = np.asarray(matrix, f).reshape(2, 3).T / np.array([0.5 * w, 0.5 * h], f)
+    xs = (np.arange(w, dtype=f) - f((w - 1) / 2))[None, :]
+    ys = (np.arange(h, dtype=f) - f((h - 1) / 2))[:, None]
+    gx = xs * theta[0, 0] + ys * theta[1, 0] + theta[2, 0]
+    gy = xs * theta[0, 1] + ys * theta[1, 1] + theta[2, 1]
+    return ((gx + f(1)) * f(w) - f(1)) / f(2), ((gy + f(1)) * f(h) - f(1)) / f(2)
 
 
 def rotate(img, angle, interpolation=InterpolationMode.NEAREST, expand=False, center=None,
@@ -421,42 +438,45 @@ def rotate(img, angle, interpolation=InterpolationMode.NEAREST, expand=False, ce
         raise ValueError("Tensor rotate supports nearest and bilinear interpolation")
     x = img.array
     h, w = x.shape[-2:]
-    # torchvision rotates about the pixel grid's centre, (w - 1) / 2 in pixel-index units
-    c = ((w - 1) * 0.5, (h - 1) * 0.5) if center is None else (center[0], center[1])
-    m = _rotation_matrix(c, angle)
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
-    sx = m[0] * xs + m[1] * ys + m[2]
-    sy = m[3] * xs + m[4] * ys + m[5]
-    value = 0.0 if fill is None else fill
-    return _wrap(_sample(x, sx, sy, interpolation.value, value), img)
+    # a given centre is measured from the corner; the matrix wants it from the middle
+    c = (0.0, 0.0) if center is None else (center[0] - w * 0.5, center[1] - h * 0.5)
+    sx, sy = _affine_source(_rotation_matrix(c, angle), h, w)
+    return _wrap(_sample(x, sx, sy, interpolation.value, fill), img)
 
 
 def _sample(x, sx, sy, mode, fill):
-    """x sampled at source coordinates (sx, sy), fill outside. Shapes: x (..., H, W)."""
+    """x sampled at source coordinates (sx, sy), as grid_sample with zeros outside; with a fill,
+    blended by the share of each output that came from inside, as torchvision does.
+
+    Shapes: x (..., H, W); sx, sy (H, W).
+    """
     h, w = x.shape[-2:]
     xf = x.astype(np.float32)
-    fills = np.broadcast_to(np.asarray(fill, np.float32).reshape(-1, 1, 1)
-                            if np.ndim(fill) else np.float32(fill), xf.shape[-3:] if
-                            xf.ndim >= 3 else xf.shape)
     if mode == "nearest":
-        # round half to even, as torch's grid_sample(nearest) rounds with nearbyint
+        # round half to even, as grid_sample(nearest) rounds with nearbyint
         ix, iy = np.rint(sx).astype(np.int64), np.rint(sy).astype(np.int64)
-        inside = (ix >= 0) & (ix < w) & (iy >= 0) & (iy < h)
-        out = xf[..., np.clip(iy, 0, h - 1), np.clip(ix, 0, w - 1)]
-        return np.where(inside, out, fills)
-    x0, y0 = np.floor(sx).astype(np.int64), np.floor(sy).astype(np.int64)
-    fx, fy = (sx - x0).astype(np.float32), (sy - y0).astype(np.float32)
-    out = np.zeros(xf.shape, np.float32)
-    weight_in = np.zeros(sx.shape, np.float32)
-    for dy, wy in ((0, 1 - fy), (1, fy)):
-        for dx, wx in ((0, 1 - fx), (1, fx)):
-            iy, ix = y0 + dy, x0 + dx
-            ok = (ix >= 0) & (ix < w) & (iy >= 0) & (iy < h)
-            wgt = np.where(ok, wy * wx, 0).astype(np.float32)
-            out += wgt * xf[..., np.clip(iy, 0, h - 1), np.clip(ix, 0, w - 1)]
-            weight_in += wgt
-    # torchvision samples a mask channel along with the image and blends fill by it
-    return out + (1 - weight_in) * fills
+        mask = ((ix >= 0) & (ix < w) & (iy >= 0) & (iy < h)).astype(np.float32)
+        out = mask * xf[..., np.clip(iy, 0, h - 1), np.clip(ix, 0, w - 1)]
+    else:
+        x0, y0 = np.floor(sx).astype(np.int64), np.floor(sy).astype(np.int64)
+        fx, fy = (sx - x0).astype(np.float32), (sy - y0).astype(np.float32)
+        out = np.zeros(xf.shape, np.float32)
+        mask = np.zeros(sx.shape, np.float32)
+        for dy, wy in ((0, 1 - fy), (1, fy)):
+            for dx, wx in ((0, 1 - fx), (1, fx)):
+                iy, ix = y0 + dy, x0 + dx
+                ok = (ix >= 0) & (ix < w) & (iy >= 0) & (iy < h)
+                wgt = np.where(ok, wy * wx, 0).astype(np.float32)
+                out += wgt * xf[..., np.clip(iy, 0, h - 1), np.clip(ix, 0, w - 1)]
+                mask += wgt
+    if fill is None:
+        return out
+    fills = np.asarray(fill, np.float32)
+    if fills.ndim:
+        fills = fills.reshape(-1, 1, 1)
+    if mode == "nearest":
+        mask = (mask > 0.5).astype(np.float32)
+    return out * mask + (1.0 - mask) * fills
 
 
 # ----- colour
