@@ -1,4 +1,5 @@
 """The conv seam: `direct` against PyTorch, every other kernel against `direct`, the selector."""
+import itertools
 import types
 
 import numpy as np
@@ -324,7 +325,60 @@ def test_rules_pick_depthwise_fft_blocked_else_im2col(monkeypatch):
                   ConvSpec.make((8, 64, 56, 56), (64, 16, 3, 3), padding=(1, 1), groups=4)):
         assert kernels.select(tiles) is blocked
 
-        assert not winograd.supports(tiles) or kernels.select(tiles) is not winograd
+
+def _benchmark():
+    """benchmarks/kernels.py as a module (its EVIDENCE and RULES_MD)."""
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).parents[1] / "benchmarks" / "kernels.py"
+    loader = importlib.util.spec_from_file_location("benchmark_kernels", path)
+    module = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(module)
+    return module
+
+
+def test_each_rule_picks_its_kernel_on_the_shapes_it_rests_on(monkeypatch):
+    monkeypatch.delenv("TATAMIKOMI_CONV", raising=False)
+    monkeypatch.setattr(blocked, "FAST", True)               # the rules as on an AVX-512 CPU
+    bench = _benchmark()
+    names = [r.name for r in kernels.RULES]
+    assert len(set(names)) == len(names) and list(bench.EVIDENCE) == names
+    for name, label, spec in bench.evidence_specs():
+        assert kernels.rule(spec).name == name, label
+        assert kernels.select(spec) is kernels.rule(spec).kernel
+    assert kernels.RULES[-1].when(SPECS[0])                  # the last rule takes anything
+
+
+def test_rules_md_has_every_rule_and_reason():
+    """benchmarks/RULES.md is generated: a rule renamed, added or given another reason without
+    a new measurement shows here."""
+    text = _benchmark().RULES_MD.read_text()
+    for r in kernels.RULES:
+        assert f"## {r.name}: {r.kernel.__name__.rsplit('.', 1)[-1]}\n\n{r.why}.\n" in text
+
+
+def test_the_rules_leave_winograd_and_gemm1x1_to_use_and_the_autotuner(monkeypatch):
+    """The default rule's reason: on every 3x3 stride-1 shape Winograd claims and every 1x1
+    gemm1x1 claims (a grid of channels, groups and sizes), the rules pick another kernel."""
+    monkeypatch.delenv("TATAMIKOMI_CONV", raising=False)
+    claimed = 0
+    for fast in (True, False):
+        monkeypatch.setattr(blocked, "FAST", fast)
+        for c, o, g, hw, k in itertools.product((1, 3, 16, 64, 256), (8, 64, 256), (1, 4),
+                                                (7, 56), (1, 3)):
+            if c % g or o % g:
+                continue
+            spec = ConvSpec.make((8, c, hw, hw), (o, c // g, k, k), padding=(k // 2,) * 2,
+                                 groups=g)
+            for kernel in (winograd, gemm1x1):
+                if kernel.supports(spec):
+                    claimed += 1
+                    assert kernels.select(spec) is not kernel, spec
+            spec = ConvSpec.make((8, c, hw, hw), (o, c // g, k, k), groups=g)   # unpadded
+            claimed += gemm1x1.supports(spec)
+            assert kernels.select(spec) is not gemm1x1
+    assert claimed > 100
+
 
 WINO = sorted(CLAIMS["winograd"])
 
@@ -478,11 +532,18 @@ TINY = [  # images no bigger than the kernel's reach, in big padding: grad_weigh
 @pytest.mark.parametrize("spec", SPECS + TINY, ids=IDS + [f"tiny{i}" for i in range(len(TINY))])
 def test_blocked_reads_nothing_it_did_not_write(spec, dtype, monkeypatch):
     """Every buffer blocked asks for comes NaN-filled, with NaN after its end: a read of memory
-    it did not write (past a plane, past the tail) would turn its results to NaN."""
+    it did not write (past a plane, past the tail) would turn its results to NaN. (A NaN result
+    would send it to im2col, as non-finite input does: that is refused here, or it would hide
+    the NaN.)"""
     def poisoned(name, shape, dt):
         size = int(np.prod(shape))
         return np.full(size + 4096, np.nan, dt)[:size].reshape(shape)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("blocked went to im2col: its result held NaN")
     monkeypatch.setattr(blocked, "scratch", poisoned)
+    for fn in ("forward", "grad_input", "grad_weight"):
+        monkeypatch.setattr(blocked.im2col, fn, refuse)
     x, w, gy = arrays(spec, dtype)
     refs = run(direct, *(a.astype("float64") for a in (x, w, gy)), spec)
     for ours, ref in zip(run(blocked, x, w, gy, spec), refs):

@@ -14,6 +14,8 @@ import contextlib
 import os
 import sys
 import time
+from types import ModuleType
+from typing import Callable, NamedTuple
 
 import numpy as np
 
@@ -44,57 +46,56 @@ def select(spec: ConvSpec):
     tuning = sys.modules.get("tatamikomi.backends.conv")
     if tuning is not None and tuning.benchmark:
         return KERNELS[_tuned(spec, tuning.cache)]
-    return _rule(spec)
+    return rule(spec).kernel
 
 
-def _rule(spec):
-    """The measured rules: `python benchmarks/kernels.py --extra` times every kernel's fwd | gx |
-    gw (ms) per shape, `python -m tatamikomi bench` the chosen one against PyTorch; float32,
-    2 threads. Older comments give fwd | f+b from the bench."""
-    # 8x64x56x56 3x3 p1 groups 64: depthwise 3.9 | 14.3, im2col 12.4 | 46.0, torch 32 | 85.
-    # C = 1 is depthwise with a channel multiplier: MNIST's conv1, 64x1x28x28 -> 32, fwd | gx |
-    # gw ms: depthwise 0.81 | 0.81 | 2.22, im2col 2.7 | 1.3 | 1.6.
-    # ... but one input channel and one group is better done by the register tiles at stride 1:
-    # MNIST's conv1 again, blocked 0.61 | 1.49 | 0.88 ms against depthwise 0.87 | 0.86 | 1.46
-    # (3.0 against 3.2 in all, and a first layer never needs gx: 1.5 against 2.3).
-    # (Only where the tiles fit the registers: without AVX-512 they spill and ran 3.3x slower.)
-    if (blocked.FAST and spec.C == 1 and spec.groups == 1 and spec.stride == (1, 1)
-            and spec.O >= 8 and spec.KH * spec.KW > 1):
-        return blocked
-    if depthwise.supports(spec):
-        return depthwise
-    # Winograd F(4x4, 3x3) is not picked: its forward won against 64 MiB im2col chunks (11.3
-    # against 14.7 ms at 8x64x56x56 -> 64), but against 16 MiB chunks forward+backward ran
-    # 42.1-43.3 ms against im2col's 37.5-39.5 there, and 31.0 against 27.1 with groups 4
-    # (`python benchmarks/conv.py --only resnet3x3 --no-torch` with TATAMIKOMI_CONV set to each,
-    # twice in turn). use("winograd") and the autotuner still reach it.
-    # Big kernels at stride 1 (fwd | gx | gw ms, 8x16x64x64 -> 32, fft.py has the table): 11x11
-    # fft 14-16 | 17 | 14-17, im2col 43 | 37 | 37; 7x7 13.4 | 14.2 | 14.9 against 17.4 | 16.7 |
-    # 15.7; 5x5 lost (11.9 | 14.6 | 14.6 against 8.9 | 8.5 | 8.8), and at C = 1 fft took 20 ms
-    # where im2col took 2.
-    if fft.supports(spec) and spec.KH * spec.KW >= 49 and spec.C // spec.groups >= 16:
-        return fft
-    # At most 128 outputs per group: the register tiles beat OpenBLAS's thin GEMMs at stride 1
-    # (`python benchmarks/kernels.py --extra`, fwd | gx | gw ms, blocked against im2col):
-    # tutorial 20x16x50x100 -> 32 3.7 | 4.5 | 5.1 against 9.0 | 7.3 | 9.3; MNIST 64x32x14x14 ->
-    # 64 2.2 | 2.3 | 2.6 against 4.5 | 3.3 | 4.0; 8x64x56x56 -> 64 7.0 | 7.1 | 8.4 against
-    # 12.9 | 10.6 | 11.9, groups 4 2.4 | 2.1 | 2.6 against 7.9 | 6.9 | 7.3; 8x128x28x28 -> 128
-    # 22.8 against 26.6 ms in all. At 256 outputs OpenBLAS wins (8x256x14x14: 29.2 against
-    # 24.1), and with 3 input channels (the first layer, 41 | 22 | 14 against 22 | 14 | 23) the
-    # tiles have too little to reduce over. 5x5 below fft's rule won too (8x16x64x64 -> 32:
-    # 10.5 against 20.2, fft 24.9). A 1x1 is a GEMM with nothing to copy: 8x256x28x28 -> 64 was
-    # even (5.2 against 5.1).
-    # A stride splits the taps over sh*sw phases, and grad_input runs one conv per phase over
-    # just its taps: with fewer than 6 taps a phase the short reductions lost or tied (3x3 s2,
-    # all ms: tutorial 8.5 against 7.8, 8x64x56x56 -> 64 12.6 against 10.4), with more they won
-    # (5x3 s(2, 1) tutorial 11.9 against 20.6, 7x7 s2 8x16x64x64 -> 32 7.6 against 11.6).
-    taps, phases = spec.KH * spec.KW, spec.stride[0] * spec.stride[1]
-    thin = spec.O // spec.groups <= 128 and spec.C // spec.groups >= 8 and taps > 1
-    if blocked.FAST and thin and (phases == 1 or taps >= 6 * phases):
-        return blocked
-    # 1x1 stays with im2col: gemm1x1 measured 8.3 | 8.5 | 10.3 (fwd | gx | gw) against
-    # im2col's 10.4 | 8.3 | 8.1 at 8x256x56x56 -> 512 stride 2, and no faster unstrided.
-    return im2col               # runs every spec; `direct` is only the test oracle
+class Rule(NamedTuple):
+    """One line of the rule list: if `when(spec)`, use `kernel`, because `why`."""
+
+    name: str
+    kernel: ModuleType
+    when: Callable
+    why: str
+
+
+def _one_channel(s):
+    return (blocked.FAST and s.C == 1 and s.groups == 1 and s.stride == (1, 1) and s.O >= 8
+            and s.KH * s.KW > 1)
+
+
+def _big_kernel(s):
+    return fft.supports(s) and s.KH * s.KW >= 49 and s.C // s.groups >= 16
+
+
+def _thin(s):
+    taps, phases = s.KH * s.KW, s.stride[0] * s.stride[1]
+    return (blocked.FAST and s.O // s.groups <= 128 and s.C // s.groups >= 8 and taps > 1
+            and (phases == 1 or taps >= 6 * phases))
+
+
+# The rules, first match wins. benchmarks/RULES.md has the measurements behind each (written by
+# `python benchmarks/kernels.py --write-rules`): change a rule and its numbers together.
+RULES = (
+    Rule("one-channel", blocked, _one_channel,
+         "one input channel, 8+ outputs, stride 1: the register tiles beat depthwise's loops, "
+         "where the tiles fit the vector registers (AVX-512)"),
+    Rule("depthwise", depthwise, depthwise.supports,
+         "one input channel per group leaves a GEMM nothing to contract: im2col only copies"),
+    Rule("big-kernel", fft, _big_kernel,
+         "7x7 and up at stride 1, 16+ channels per group: FFT's cost does not grow with the "
+         "taps (5x5, or few channels, lost)"),
+    Rule("thin", blocked, _thin,
+         "at most 128 outputs and 8+ inputs per group, stride 1 or 6+ taps per stride phase: "
+         "the register tiles beat OpenBLAS's thin GEMMs, where they fit the vector registers"),
+    Rule("default", im2col, lambda s: True,
+         "runs every spec; it beat gemm1x1 on 1x1 and Winograd forward+backward (those two are "
+         "left to use() and the autotuner)"),
+)
+
+
+def rule(spec):
+    """The first rule that applies to spec (`direct` is only the test oracle)."""
+    return next(r for r in RULES if r.when(spec))
 
 
 def _tuned(spec, cache):
@@ -137,4 +138,4 @@ def use(name):
         _forced.pop()
 
 
-__all__ = ["KERNELS", "ConvSpec", "select", "use"]
+__all__ = ["KERNELS", "RULES", "ConvSpec", "Rule", "rule", "select", "use"]
