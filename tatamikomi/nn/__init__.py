@@ -1,5 +1,5 @@
 """tatamikomi.nn: Module, Parameter and the layers, as torch.nn."""
-from . import functional, init, parameter
+from . import functional, init, parameter, utils
 from .activation import (
     CELU,
     ELU,

@@ -22,8 +22,8 @@ class Linear(Module):
     def reset_parameters(self):
         """PyTorch's default: U(-1/sqrt(in_features), 1/sqrt(in_features)) for both."""
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None and self.in_features > 0:
-            bound = 1 / math.sqrt(self.in_features)
+        if self.bias is not None:             # Linear(0, n) still draws (from [0, 0])
+            bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input):  # noqa: A002

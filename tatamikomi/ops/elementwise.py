@@ -138,8 +138,8 @@ class Clamp(Function):
         self.save_for_backward((y == a) if lo is None or hi is None else (a >= lo) & (a <= hi))
         return y
 
-    def backward(self, gy):
-        return gy * self.saved[0]
+    def backward(self, gy):             # a where, not a product: NaN or inf in gy stays out
+        return np.where(self.saved[0], gy, np.zeros((), gy.dtype))
 
 
 class Extremum(Function):
