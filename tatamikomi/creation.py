@@ -92,7 +92,17 @@ def _positional(fn, n):
     return TypeError(f"{fn}() takes 1 positional argument but {n} were given")
 
 
-def zeros(*size, dtype=None, device=None, requires_grad=False, out=None):
+def _keyword_size(fn, shape, size, kwargs):
+    """The shape a factory was given, as f(2, 3), f((2, 3)) or f(size=(2, 3))."""
+    if size is None:
+        return shape
+    if shape:
+        raise invalid_arguments(fn, shape, dict(kwargs, size=size))
+    return (size,)
+
+
+def zeros(*shape, size=None, dtype=None, device=None, requires_grad=False, out=None):
+    size = _keyword_size("zeros", shape, size, {})
     dt = _options("zeros", dtype, device)
     shape = _size("zeros", size, _positional("zeros", len(size)))
     if any(s < 0 for s in shape):
@@ -100,11 +110,13 @@ def zeros(*size, dtype=None, device=None, requires_grad=False, out=None):
     return _finish(_new(shape, dt, lambda: np.zeros(shape, dt.np)), None, requires_grad)
 
 
-def ones(*size, dtype=None, device=None, requires_grad=False):
+def ones(*shape, size=None, dtype=None, device=None, requires_grad=False):
+    size = _keyword_size("ones", shape, size, {})
     return _fill("ones", size, 1, dtype, device, requires_grad, _positional("ones", len(size)))
 
 
-def empty(*size, dtype=None, device=None, requires_grad=False, memory_format=None):
+def empty(*shape, size=None, dtype=None, device=None, requires_grad=False, memory_format=None):
+    size = _keyword_size("empty", shape, size, {})
     dt = _options("empty", dtype, device)
     shape = _no_negative(_size("empty", size, _positional("empty", len(size))))
     return _finish(_new(shape, dt, lambda: np.empty(shape, dt.np)), None, requires_grad)
@@ -249,12 +261,14 @@ def _draw(fn, size, generator, dtype, device, requires_grad, kernel, sample):
     return _finish(array.astype(dt.np, copy=False), None, requires_grad)
 
 
-def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
+def randn(*shape, size=None, generator=None, dtype=None, device=None, requires_grad=False):
+    size = _keyword_size("randn", shape, size, {})
     return _draw("randn", size, generator, dtype, device, requires_grad, "normal_kernel_cpu",
                  lambda e, out: sampling.normal_(e, out, 0.0, 1.0))
 
 
-def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
+def rand(*shape, size=None, generator=None, dtype=None, device=None, requires_grad=False):
+    size = _keyword_size("rand", shape, size, {})
     return _draw("rand", size, generator, dtype, device, requires_grad, "check_uniform_bounds",
                  lambda e, out: sampling.uniform_(e, out, 0.0, 1.0))
 

@@ -168,3 +168,15 @@ def test_tensor_facts_and_new_factories():
         assert str(x.new_ones(2, dtype=L.int64).dtype).endswith("int64")
         assert str(x.new_tensor([1, 2]).dtype).endswith("float64")
         assert str(L.ones(2).type_as(x).dtype).endswith("float64")
+
+
+@pytest.mark.parametrize("name", ["zeros", "ones", "empty", "rand", "randn"])
+def test_factories_take_size_as_a_keyword(name):
+    for L in (tm, torch):
+        assert tuple(getattr(L, name)(size=(2, 3)).shape) == (2, 3)
+        assert tuple(getattr(L, name)(size=[4]).shape) == (4,)
+    tm.manual_seed(1)
+    torch.manual_seed(1)
+    if name in ("rand", "randn"):
+        np.testing.assert_array_equal(getattr(tm, name)(size=(3,)).numpy(),
+                                      getattr(torch, name)(size=(3,)).numpy())
