@@ -5,10 +5,10 @@ grad_weight(x, gy, spec). To add an algorithm, write one module and add one line
 All give `direct`'s results, NaN and infinities included (padding adds exactly nothing).
 A kernel whose forward can add the bias as it goes says FUSES_BIAS = True and takes bias=.
 A kernel that can hand work from one call of a conv to the next says KEEPS = True, and its three
-functions take kept=: a dict the caller starts empty at each forward and hands a copy of to the
-gradients of each backward (ops/conv.py). Its contents are the kernel's own, checked before use,
-and the results are the same without it (im2col keeps its columns of x for grad_weight and gy
-in its GEMM layout for both gradients).
+functions take kept=: a dict the caller starts empty at each forward and hands to both
+gradients of the backward that follows (ops/conv.py). Its contents are the kernel's own, checked
+before use, and the results are the same without it (im2col keeps its columns of x for
+grad_weight and gy in its GEMM layout for both gradients).
 """
 import contextlib
 import os
