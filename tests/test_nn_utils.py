@@ -74,3 +74,28 @@ def test_clamp_gradient_keeps_nan_and_inf_out():
         res.append((x.grad, y.grad))
     for a, b in zip(*res):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_init_trunc_normal_is_torchs_draws_and_orthogonal_eye_dirac():
+    for kwargs in (dict(mean=0.5, std=2.0, a=-1.0, b=3.0), dict(a=2.0, b=3.0), {}):
+        for dtype in ("float32", "float64"):
+            made = []
+            for L in (tm, torch):
+                L.manual_seed(0)
+                t = L.nn.init.trunc_normal_(L.empty(50, 30, dtype=getattr(L, dtype)), **kwargs)
+                made.append((t.numpy().copy(), L.rand(2).numpy()))   # the stream after, too
+            np.testing.assert_array_equal(made[0][0], made[1][0])
+            np.testing.assert_array_equal(made[0][1], made[1][1])
+    made = {}
+    for L in (tm, torch):
+        L.manual_seed(0)
+        o = L.nn.init.orthogonal_(L.empty(4, 6, dtype=L.float64), gain=2.0)
+        o2 = L.nn.init.orthogonal_(L.empty(6, 2, 2, dtype=L.float64))
+        e = L.nn.init.eye_(L.empty(3, 5))
+        d = L.nn.init.dirac_(L.empty(4, 2, 3, 3), groups=2)
+        made[L] = (o, o2, e, d)
+    o, o2, e, d = made[tm]
+    assert_close(o, made[torch][0], rtol=1e-9, atol=1e-9)     # the same draws; QR rounding
+    assert_close(o2, made[torch][1], rtol=1e-9, atol=1e-9)
+    np.testing.assert_array_equal(e.numpy(), made[torch][2].numpy())
+    np.testing.assert_array_equal(d.numpy(), made[torch][3].numpy())
