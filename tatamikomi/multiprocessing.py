@@ -1,17 +1,32 @@
-"""torch.multiprocessing: Python's multiprocessing API, plus spawn and the sharing strategies.
+"""torch.multiprocessing: Python's multiprocessing API, plus spawn, the sharing strategies and
+tensors in shared memory.
 
-What PyTorch adds beyond the re-export is tensor sharing: its queues move a tensor's storage
-into shared memory instead of pickling a copy. That part is not here yet: a tatamikomi tensor
-sent through a Queue arrives as a copy, and Tensor.share_memory_() / Module.share_memory() are
-still to come (the data-loading issue), so Hogwild-style training does not share weights yet.
+share_(t) moves a tensor's array into an anonymous shared-memory file (Linux memfd) mapped into
+this process; a child forked afterwards maps the same pages, and a tensor pickled for another
+process (a Queue, a spawned Process's arguments) is sent as that file's descriptor plus where
+the array lies in it, as PyTorch's "file_descriptor" strategy sends a storage. So in-place
+updates (an optimizer's step) are seen by every process: Hogwild training works. A tensor
+that is not shared yet is moved into shared memory when it is sent, as PyTorch's is.
+
+Unlike PyTorch's storages, a move does not carry along other tensors that view the old array:
+share a tensor before making views of it (Module.share_memory() shares parameters, which have
+none).
 """
+import mmap
 import multiprocessing
 import multiprocessing.connection
+import os
 import signal
 import sys
 import traceback
 import warnings
+import weakref
 from multiprocessing import *  # noqa: F403 - the whole stdlib API, as torch.multiprocessing
+from multiprocessing import reduction
+
+import numpy as np
+
+from .tensor import Tensor
 
 __all__ = ["set_sharing_strategy", "get_sharing_strategy", "get_all_sharing_strategies",
            "ProcessContext", "ProcessException", "ProcessExitedException",
@@ -24,7 +39,7 @@ _sharing_strategy = ["file_system" if sys.platform in ("darwin", "win32") else "
 
 
 def set_sharing_strategy(new_strategy):
-    """Recorded only, until tensors are shared (see the module docstring)."""
+    """Recorded only: tensors are always shared by file descriptor (see the module docstring)."""
     if new_strategy not in _all_sharing_strategies:
         raise AssertionError(f"invalid sharing strategy {new_strategy!r}, expected one of "
                              f"{_all_sharing_strategies}")
@@ -147,3 +162,106 @@ def spawn(fn, args=(), nprocs=1, join=True, daemon=False, start_method="spawn"):
                       "To use a different start_method use:\n\t\t"
                       " torch.multiprocessing.start_processes(...)", FutureWarning, stacklevel=2)
     return start_processes(fn, args, nprocs, join, daemon, start_method="spawn")
+
+
+# ----- tensors in shared memory
+
+_segments = {}      # id(base array) -> (weakref to it, memfd or None, nbytes)
+
+
+def _close(key, fd):
+    _segments.pop(key, None)
+    if fd is not None:
+        os.close(fd)
+
+
+def register_segment(base, fd, nbytes):
+    """Record base (a uint8 array over a shared mapping) and the memfd behind it (None when it
+    was closed): arrays viewing base are shared. fd is closed when base is freed."""
+    key = id(base)
+    _segments[key] = (weakref.ref(base), fd, nbytes)
+    weakref.finalize(base, _close, key, fd)
+
+
+def _segment(array):
+    """(fd, nbytes, byte offset of array in the segment) when array views a shared segment."""
+    a = array
+    while isinstance(a, np.ndarray):
+        entry = _segments.get(id(a))
+        if entry is not None and entry[0]() is a:
+            offset = array.__array_interface__["data"][0] - a.__array_interface__["data"][0]
+            return entry[1], entry[2], offset
+        a = a.base
+    return None
+
+
+def _new_segment(nbytes):
+    fd = os.memfd_create("tatamikomi-tensor", os.MFD_CLOEXEC)
+    try:
+        os.ftruncate(fd, max(nbytes, 1))
+        base = np.frombuffer(mmap.mmap(fd, max(nbytes, 1)), np.uint8)
+    except BaseException:
+        os.close(fd)
+        raise
+    register_segment(base, fd, nbytes)
+    return base
+
+
+def is_shared(t):
+    """Whether t's array lives in shared memory."""
+    return _segment(t.array) is not None
+
+
+def share_(t):
+    """Move t's array into a shared-memory file (a copy, once); t itself is returned.
+
+    Shapes: t's, unchanged; the array becomes C-contiguous.
+    """
+    found = _segment(t.array)
+    if found is not None and found[0] is not None:
+        return t
+    a = t.array
+    base = _new_segment(a.nbytes)
+    shared = np.ndarray(a.shape, a.dtype, buffer=base)
+    shared[...] = a
+    t.array = shared
+    return t
+
+
+def share_module(module):
+    """Module.share_memory(): every parameter, its gradient and every buffer, shared."""
+    for t in (*module.parameters(), *module.buffers()):
+        share_(t)
+        if t.grad is not None:
+            share_(t.grad)
+    return module
+
+
+def _rebuild_tensor(dup, nbytes, offset, shape, strides, dtype, requires_grad):
+    fd = dup.detach()
+    try:
+        base = np.frombuffer(mmap.mmap(fd, max(nbytes, 1)), np.uint8)
+    except BaseException:
+        os.close(fd)
+        raise
+    register_segment(base, fd, nbytes)
+    array = np.ndarray(shape, dtype, buffer=base, offset=offset, strides=strides)
+    return Tensor._make(array, requires_grad=requires_grad)
+
+
+def _reduce_tensor(t):
+    """How multiprocessing pickles a Tensor: its shared file's descriptor, not its bytes."""
+    if t.requires_grad and t._node is not None:
+        raise RuntimeError(
+            "Cowardly refusing to serialize non-leaf tensor which requires_grad, since autograd "
+            "does not support crossing process boundaries.  If you just want to transfer the "
+            "data, call detach() on the tensor before serializing (e.g., putting it on the "
+            "queue).")
+    share_(t)
+    fd, nbytes, offset = _segment(t.array)
+    a = t.array
+    return (_rebuild_tensor, (reduction.DupFd(fd), nbytes, offset, a.shape, a.strides,
+                              a.dtype.str, t.requires_grad))
+
+
+reduction.ForkingPickler.register(Tensor, _reduce_tensor)

@@ -497,7 +497,7 @@ def test_chain_stack_and_concat_datasets_as_torch():
         assert_same_error(lambda make=make: make(tmd), lambda make=make: make(tud))
 
 
-def test_num_workers_load_the_same_batches_in_process():
+def test_num_workers_load_the_same_batches():
     ds, _ = pair_dataset(10)
     for shuffle in (False, True):
         tm.manual_seed(3)
