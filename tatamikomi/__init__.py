@@ -22,17 +22,18 @@ os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
 
 # glibc reads the same two settings from these variables at start-up: a benchmark gives them to
-# the PyTorch process it compares with, so both run under one allocator setup (PERF_NOTES trap 2).
+# the PyTorch process it compares with, so both run under one allocator setup (see _keep_heap).
 _MMAP_THRESHOLD, _TRIM_THRESHOLD = 32 << 20, 256 << 20
 HEAP_ENV = {"MALLOC_MMAP_THRESHOLD_": str(_MMAP_THRESHOLD),
             "MALLOC_TRIM_THRESHOLD_": str(_TRIM_THRESHOLD)}
 
 
 def _keep_heap():
-    """Keep freed memory in glibc's heap instead of returning it to the OS (PERF_NOTES trap 2).
+    """Keep freed memory in glibc's heap instead of returning it to the OS.
 
-    A training step frees and reallocates the same MB-sized arrays; glibc's defaults unmap or
-    trim them, so every step page-faults them in again. MNIST SimpleCNN step on 2 cores:
+    glibc serves blocks above its mmap threshold with fresh mappings and unmaps them on free, and
+    trims the heap's top; a training step frees and reallocates the same MB-sized arrays, so
+    every step page-faults them in again. MNIST SimpleCNN step on 2 cores:
     36 -> 26.5 ms with mmap threshold 32 MB and trim threshold 256 MB (the trim setting alone
     disables glibc's adaptive mmap threshold and made it slower, 42 ms). The cost is a larger
     resident heap. Skipped without glibc's mallopt, or when the user set either MALLOC_* variable

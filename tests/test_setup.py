@@ -28,8 +28,30 @@ def test_workqueue_when_torch_came_first_or_when_asked():
     assert _run(code, NUMBA_THREADING_LAYER="workqueue") == "workqueue"
 
 
-def test_keep_heap_applies_unless_turned_off():
+# Whether a fresh 10 MB array came from mmap (glibc's default for big blocks) or from the heap
+# that `import tatamikomi` keeps: glibc's own count of mmapped bytes says it (mallinfo2).
+MMAPPED = """
+import ctypes
+{imports}
+import numpy as np
+class Info(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd",
+                                                "usmblks", "fsmblks", "uordblks", "fordblks",
+                                                "keepcost")]
+info = ctypes.CDLL(None).mallinfo2
+info.restype = Info
+before = info().hblkhd
+a = np.ones(10 << 20, np.uint8)
+print(info().hblkhd - before >= 10 << 20)
+"""
+
+
+def test_import_keeps_big_arrays_in_the_heap_unless_turned_off():
+    assert _run(MMAPPED.format(imports="")) == "True"              # glibc alone: mmapped
+    assert _run(MMAPPED.format(imports="import tatamikomi")) == "False"
+    assert _run(MMAPPED.format(imports="import tatamikomi"), TATAMIKOMI_KEEP_HEAP="0") == "True"
+    # the user's own setting wins: a 1 MB mmap threshold from the environment stays
+    assert _run(MMAPPED.format(imports="import tatamikomi"),
+                MALLOC_MMAP_THRESHOLD_="1000000") == "True"
     code = "import tatamikomi; print(tatamikomi._keep_heap())"
-    assert _run(code) == "True"
     assert _run(code, TATAMIKOMI_KEEP_HEAP="0") == "False"
-    assert _run(code, MALLOC_TRIM_THRESHOLD_="1000000") == "False"     # the user's setting wins

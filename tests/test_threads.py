@@ -107,3 +107,24 @@ def test_backward_from_two_threads_into_one_model_adds_every_gradient():
         want = steps * sum(expected)            # the sums' order differs from run to run
         np.testing.assert_allclose(model.weight.grad.numpy(), want, rtol=1e-10,
                                    atol=1e-12 * np.abs(want).max())
+
+
+def test_forcing_a_conv_kernel_in_one_thread_leaves_the_others_to_the_rules():
+    from tatamikomi import kernels
+    spec = kernels.ConvSpec.make((2, 8, 9, 9), (4, 8, 3, 3))
+    inside, done = threading.Event(), threading.Event()
+
+    def forced():
+        with kernels.use("direct"):
+            inside.set()
+            done.wait(10)
+
+    t = threading.Thread(target=forced)
+    t.start()
+    inside.wait(10)
+    try:
+        mine = kernels.select(spec)
+    finally:
+        done.set()
+        t.join()
+    assert mine is not kernels.KERNELS["direct"] and mine is kernels.rule(spec).kernel

@@ -13,6 +13,7 @@ grad_weight and gy in its GEMM layout for both gradients).
 import contextlib
 import os
 import sys
+import threading
 import time
 from types import ModuleType
 from typing import Callable, NamedTuple
@@ -32,13 +33,14 @@ KERNELS = {
     "fft": fft,
 }
 
-_forced = []                    # the use() stack; the innermost forced name wins
+_forced = threading.local()     # each thread's use() stack; its innermost forced name wins
 
 
 def select(spec: ConvSpec):
     """The kernel for spec: a forced name, else the autotuner's choice if on, else the rules."""
     # Read at call time, so a test or a benchmark can set the variable after import.
-    name = _forced[-1] if _forced else os.environ.get("TATAMIKOMI_CONV")
+    stack = getattr(_forced, "stack", None)
+    name = stack[-1] if stack else os.environ.get("TATAMIKOMI_CONV")
     if name:
         return _get(name, spec)
     # Looked up, not imported: backends sits above the kernels, and benchmark can only be True
@@ -131,11 +133,12 @@ def use(name):
     """Force kernel `name` for every conv inside the block (for experiments and benchmarks)."""
     if name not in KERNELS:
         raise ValueError(f"unknown conv kernel {name!r}; known: {', '.join(KERNELS)}")
-    _forced.append(name)
+    stack = _forced.__dict__.setdefault("stack", [])
+    stack.append(name)
     try:
         yield KERNELS[name]
     finally:
-        _forced.pop()
+        stack.pop()
 
 
 __all__ = ["KERNELS", "RULES", "ConvSpec", "Rule", "rule", "select", "use"]
