@@ -239,3 +239,26 @@ def test_autograd_backward_of_several_outputs():
         L.autograd.backward([a, b], [L.ones_like(a), L.tensor([1.0, 2.0, 3.0], dtype=L.float64)])
         res.append(x.grad)
     assert_close(*res)
+
+
+def test_linear_graph_is_addmm_over_t_as_torch_shows_it():
+    def walk(node, depth=2):
+        if node is None or depth == 0:
+            return None
+        return (node.name(), [walk(f, depth - 1) for f, _ in node.next_functions])
+
+    for shape in ((2, 3), (5, 2, 3), (3,)):
+        for bias in (True, False):
+            graphs, outs = [], []
+            for L in (tm, torch):
+                L.manual_seed(0)
+                lin = L.nn.Linear(3, 4, bias=bias).double()
+                x = L.tensor(np.arange(np.prod(shape), dtype=float).reshape(shape),
+                             requires_grad=True)
+                y = lin(x)
+                graphs.append(walk(y.grad_fn, 3))
+                y.sum().backward()
+                outs.append((y.detach(), x.grad, lin.weight.grad))
+            assert graphs[0] == graphs[1], (shape, bias)
+            for a, b in zip(*outs):
+                assert_close(a, b)

@@ -183,10 +183,25 @@ def linear(input, weight, bias=None):  # noqa: A002
                            f"{input.shape[-1]} and {weight.shape[-1]}x{weight.shape[0]})"
                            + _linear_hint(input))
     _linear_dtypes(input, weight, bias)
-    if bias is None or tuple(bias.shape) == (weight.shape[0],):
-        return L.Linear.apply(input, weight, bias)
-    _expandable(bias, (rows, weight.shape[0]))
-    return L.Linear.apply(input, weight, None) + bias
+    if bias is not None and tuple(bias.shape) != (weight.shape[0],):
+        _expandable(bias, (rows, weight.shape[0]))
+        return linear(input, weight) + bias
+    return _addmm(input, weight.t(), bias)
+
+
+def _addmm(x, wt, b):
+    """x @ wt (+ b) with PyTorch's graph: (N, I) inputs go straight to AddmmBackward0 (or
+    MmBackward0 without a bias); others are viewed as (rows, I) first and back after."""
+    if x.ndim == 2:
+        return L.Addmm.apply(b, x, wt) if b is not None else ops.matmul(x, wt)
+    lead, out = x.shape[:-1], (wt.shape[1],)
+    x2 = ops.reshape(x, (-1, x.shape[-1]),
+                     kind="ViewBackward0" if b is not None or x.ndim > 1 else
+                     "UnsqueezeBackward0")
+    y = L.Addmm.apply(b, x2, wt) if b is not None else ops.matmul(x2, wt)
+    kind = "ViewBackward0" if b is not None else \
+        "UnsafeViewBackward0" if x.ndim > 2 else "SqueezeBackward4"
+    return ops.reshape(y, lead + out, kind=kind)
 
 
 def _linear_dtypes(x, w, b):

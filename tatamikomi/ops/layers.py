@@ -5,27 +5,34 @@ from ..autograd import Function
 from ..kernels import sampling
 
 
-class Linear(Function):
-    """y = x @ w.T + b in one node (no transposed copies of w).
+class Addmm(Function):
+    """b + x @ wt, wt the transposed weight: nn.Linear's node, as PyTorch builds it (AddmmBackward0
+    over the bias, the input and a TBackward0 of the weight).
 
-    Shapes: x (*, I), w (O, I), b (O,) -> (*, O).
+    Shapes: b (O,), x (N, I), wt (I, O) -> (N, O).
     """
 
-    def forward(self, x, w, b):
-        need_x, need_w, _ = self.needs_input_grad      # gx needs w, gw needs x
-        self.save_for_backward(x if need_w else None, w if need_x else None)
-        y = x @ w.T
-        if b is not None:
-            y += b
+    def forward(self, b, x, wt):
+        need_b, need_x, need_w = self.needs_input_grad     # gx needs wt, gwt needs x
+        self.save_for_backward(x if need_w else None, wt if need_x else None)
+        y = x @ wt
+        y += b
         return y
 
+    def name(self):
+        return "AddmmBackward0"
+
+    # gx = gy wt^T; gwt = x^T gy, made as (gy^T x)^T so that the transpose back to the weight's
+    # (O, I) layout (TBackward0) lands on a contiguous array.
     def backward(self, gy):
-        x, w = self.saved
-        need_x, need_w, need_b = self.needs_input_grad
-        g2 = gy.reshape(-1, gy.shape[-1])
-        gx = (gy @ w) if need_x else None
-        gw = g2.T @ x.reshape(-1, x.shape[-1]) if need_w else None
-        return gx, gw, g2.sum(axis=0) if need_b else None
+        x, wt = self.saved
+        need_b, need_x, need_w = self.needs_input_grad
+        return (gy.sum(axis=0) if need_b else None,
+                gy @ wt.T if need_x else None,
+                (gy.T @ x).T if need_w else None)
+
+
+Linear = Addmm                          # the node nn.Linear records, by the name tools look for
 
 
 class Dropout(Function):

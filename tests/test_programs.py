@@ -1,0 +1,233 @@
+"""Programs people copy, rewritten here with the same calls (our code, not theirs), run in both
+libraries from the same seed: the numbers they print must agree.
+
+- the 60-minute blitz's "Neural Networks" (LeNet, the grad_fn walk, a manual SGD step);
+- pytorch/examples super_resolution's network (PixelShuffle, orthogonal init) and a step;
+- fast_neural_style's transformer network (reflection padding, instance norm, upsampling);
+- a CIFAR-style training script (augmentation by hand, cosine schedule, label smoothing, the
+  calls of issue 12's table: meshgrid, sin/cos/abs, normal, bmm, LazyLinear, rand(size=...),
+  argmax(axis=...)).
+pytorch/examples mnist/main.py has its own file (test_program_mnist_main.py).
+"""
+import math
+
+import numpy as np
+import torch
+from helpers import assert_close
+
+import tatamikomi as tm
+
+
+def lenet(L):
+    nn, F = L.nn, L.nn.functional
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(1, 6, 5)
+            self.conv2 = nn.Conv2d(6, 16, 5)
+            self.fc1 = nn.Linear(16 * 5 * 5, 120)
+            self.fc2 = nn.Linear(120, 84)
+            self.fc3 = nn.Linear(84, 10)
+
+        def forward(self, x):
+            x = F.max_pool2d(F.relu(self.conv1(x)), (2, 2))
+            x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+            x = L.flatten(x, 1)
+            x = F.relu(self.fc1(x))
+            x = F.relu(self.fc2(x))
+            return self.fc3(x)
+    return Net
+
+
+def blitz(L):
+    """What the tutorial prints: the net, parameter sizes, the grad_fn chain, a manual update."""
+    L.manual_seed(0)
+    net = lenet(L)()
+    printed = [repr(net).replace("tatamikomi", "torch"), len(list(net.parameters())),
+               tuple(list(net.parameters())[0].size())]
+    x = L.randn(1, 1, 32, 32)
+    out = net(x)
+    net.zero_grad()
+    out.backward(L.randn(1, 10))
+    target = L.randn(10).view(1, -1)
+    loss = L.nn.MSELoss()(net(x), target)
+    chain = [loss.grad_fn.name(), loss.grad_fn.next_functions[0][0].name(),
+             loss.grad_fn.next_functions[0][0].next_functions[0][0].name()]
+    net.zero_grad()
+    before = net.conv1.bias.grad
+    loss.backward()
+    for f in net.parameters():
+        f.data.sub_(f.grad.data * 0.01)
+    optimizer = L.optim.SGD(net.parameters(), lr=0.01)
+    optimizer.zero_grad()
+    loss2 = L.nn.MSELoss()(net(x), target)
+    loss2.backward()
+    optimizer.step()
+    return printed, chain, before, loss.item(), loss2.item(), net.fc3.weight.detach()
+
+
+def test_blitz_neural_networks():
+    (p1, c1, b1, l1, m1, w1), (p2, c2, b2, l2, m2, w2) = blitz(tm), blitz(torch)
+    assert p1 == p2 and c1 == c2 and b1 is None and b2 is None
+    np.testing.assert_allclose([l1, m1], [l2, m2], rtol=1e-5)
+    assert_close(w1, w2, "float32")
+
+
+def super_resolution(L, upscale=3):
+    nn, init = L.nn, L.nn.init
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.relu = nn.ReLU()
+            self.conv1 = nn.Conv2d(1, 64, (5, 5), (1, 1), (2, 2))
+            self.conv2 = nn.Conv2d(64, 64, (3, 3), (1, 1), (1, 1))
+            self.conv3 = nn.Conv2d(64, 32, (3, 3), (1, 1), (1, 1))
+            self.conv4 = nn.Conv2d(32, upscale ** 2, (3, 3), (1, 1), (1, 1))
+            self.pixel_shuffle = nn.PixelShuffle(upscale)
+            init.orthogonal_(self.conv1.weight, init.calculate_gain("relu"))
+            init.orthogonal_(self.conv2.weight, init.calculate_gain("relu"))
+            init.orthogonal_(self.conv3.weight, init.calculate_gain("relu"))
+            init.orthogonal_(self.conv4.weight)
+
+        def forward(self, x):
+            x = self.relu(self.conv1(x))
+            x = self.relu(self.conv2(x))
+            x = self.relu(self.conv3(x))
+            return self.pixel_shuffle(self.conv4(x))
+    return Net
+
+
+def train_steps(L, make, shape, target_shape, steps=2, lr=1e-3, seed=1, optim="Adam"):
+    """A few optimizer steps on seeded data; the losses and final weights."""
+    L.manual_seed(seed)
+    model = make(L)()
+    optimizer = getattr(L.optim, optim)(model.parameters(), lr=lr)
+    x, y = L.rand(*shape), L.rand(*target_shape)
+    losses = []
+    for _ in range(steps):
+        optimizer.zero_grad()
+        loss = L.nn.MSELoss()(model(x), y)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses, [p.detach().numpy().copy() for p in model.parameters()]
+
+
+def test_super_resolution_network_trains_alike():
+    ours = train_steps(tm, super_resolution, (2, 1, 12, 12), (2, 1, 36, 36))
+    theirs = train_steps(torch, super_resolution, (2, 1, 12, 12), (2, 1, 36, 36))
+    np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-4)     # orthogonal_: QR rounding
+    for a, b in zip(ours[1], theirs[1]):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)
+
+
+def transformer_net(L):
+    """fast_neural_style's image transformation network (small widths)."""
+    nn = L.nn
+
+    class ConvLayer(nn.Module):
+        def __init__(self, cin, cout, k, stride):
+            super().__init__()
+            self.reflection_pad = nn.ReflectionPad2d(k // 2)
+            self.conv2d = nn.Conv2d(cin, cout, k, stride)
+
+        def forward(self, x):
+            return self.conv2d(self.reflection_pad(x))
+
+    class ResidualBlock(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.conv1, self.in1 = ConvLayer(c, c, 3, 1), nn.InstanceNorm2d(c, affine=True)
+            self.conv2, self.in2 = ConvLayer(c, c, 3, 1), nn.InstanceNorm2d(c, affine=True)
+            self.relu = nn.ReLU()
+
+        def forward(self, x):
+            out = self.relu(self.in1(self.conv1(x)))
+            return self.in2(self.conv2(out)) + x
+
+    class UpsampleConvLayer(nn.Module):
+        def __init__(self, cin, cout, k, stride, upsample=None):
+            super().__init__()
+            self.upsample = upsample
+            self.reflection_pad = nn.ReflectionPad2d(k // 2)
+            self.conv2d = nn.Conv2d(cin, cout, k, stride)
+
+        def forward(self, x):
+            if self.upsample:
+                x = nn.functional.interpolate(x, mode="nearest", scale_factor=self.upsample)
+            return self.conv2d(self.reflection_pad(x))
+
+    class TransformerNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1, self.in1 = ConvLayer(3, 8, 9, 1), nn.InstanceNorm2d(8, affine=True)
+            self.conv2, self.in2 = ConvLayer(8, 16, 3, 2), nn.InstanceNorm2d(16, affine=True)
+            self.res1, self.res2 = ResidualBlock(16), ResidualBlock(16)
+            self.deconv1 = UpsampleConvLayer(16, 8, 3, 1, upsample=2)
+            self.in4 = nn.InstanceNorm2d(8, affine=True)
+            self.deconv2 = UpsampleConvLayer(8, 3, 9, 1)
+            self.relu = nn.ReLU()
+
+        def forward(self, x):
+            y = self.relu(self.in1(self.conv1(x)))
+            y = self.relu(self.in2(self.conv2(y)))
+            y = self.res2(self.res1(y))
+            y = self.relu(self.in4(self.deconv1(y)))
+            return self.deconv2(y)
+    return TransformerNet
+
+
+def test_fast_neural_style_network_trains_alike():
+    # SGD, not Adam: a conv bias before an instance norm has a true gradient of 0, and Adam
+    # would blow its rounding noise (1e-9) up to full-size steps of either sign
+    ours = train_steps(tm, transformer_net, (2, 3, 16, 16), (2, 3, 16, 16), lr=0.1, optim="SGD")
+    theirs = train_steps(torch, transformer_net, (2, 3, 16, 16), (2, 3, 16, 16), lr=0.1,
+                         optim="SGD")
+    np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-4)
+    for a, b in zip(ours[1], theirs[1]):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)
+
+
+def cifar_script(L, steps=3):
+    """A CIFAR-style script's calls on random 32x32 images (no files: no CIFAR copy here)."""
+    nn, F = L.nn, L.nn.functional
+    L.manual_seed(3)
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
+                          nn.MaxPool2d(2), nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(),
+                          nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.LazyLinear(10))
+    images = L.rand(size=(16, 3, 32, 32))
+    labels = L.randint(0, 10, size=(16,))
+    model(images[:1])                                    # materialise LazyLinear
+    optimizer = L.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4,
+                            nesterov=True)
+    scheduler = L.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
+    criterion = nn.CrossEntropyLoss(label_smoothing=0.1)
+    ys, xs = L.meshgrid(L.arange(32.0), L.arange(32.0), indexing="ij")
+    wave = (L.sin(xs / 5) * L.cos(ys / 7)).abs()          # a fixed brightness pattern
+    noise = L.normal(0.0, 0.05, size=(16, 3, 32, 32))
+    record = []
+    for step in range(steps):
+        flip = L.rand(16) < 0.5                          # random horizontal flips
+        batch = L.where(flip.view(-1, 1, 1, 1), images.flip(3), images) * (0.8 + 0.2 * wave)
+        batch = batch + noise
+        optimizer.zero_grad()
+        out = model(batch)
+        loss = criterion(out, labels)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        gram = L.bmm(out.view(4, 4, 10), out.view(4, 4, 10).transpose(1, 2))
+        record += [loss.item(), out.argmax(axis=1).tolist(), scheduler.get_last_lr()[0],
+                   gram.sum().item()]
+    return record
+
+
+def test_cifar_style_script_runs_alike():
+    ours, theirs = cifar_script(tm), cifar_script(torch)
+    for a, b in zip(ours, theirs):
+        if isinstance(a, list):
+            assert a == b
+        else:
+            assert math.isclose(a, b, rel_tol=1e-4, abs_tol=1e-6)
