@@ -389,3 +389,40 @@ def test_compose_of_augmentations_runs_in_a_loader():
     x, y = next(iter(DataLoader(ds, batch_size=8)))
     assert x.shape == (8, 1, 28, 28) and y.shape == (8,)
     assert "RandomCrop(size=(28, 28), padding=4)" in repr(tf)
+
+
+# ----- the batch path of augmentations: the per-sample results, drawn in per-sample order
+
+@pytest.mark.parametrize("tf", [
+    T.Compose([T.RandomCrop(28, padding=2), T.RandomHorizontalFlip(), T.ToTensor(),
+               T.Normalize((0.5,), (0.25,))]),
+    T.Compose([T.RandomVerticalFlip(0.3), T.RandomCrop((20, 24), padding=(1, 3),
+                                                       padding_mode="reflect"), T.ToTensor()]),
+    T.Compose([T.ToTensor(), T.RandomCrop(26, padding=1, padding_mode="edge"),
+               T.RandomHorizontalFlip()]),
+    T.Compose([T.RandomCrop(30, pad_if_needed=True, fill=9), T.ToTensor()])],
+    ids=["fashion", "reflect-vflip", "after-totensor", "pad-if-needed"])
+def test_batch_augmentation_equals_per_sample(tf):
+    from tatamikomi.utils.data import default_collate
+    from tatamikomi.vision import datasets
+    images = np.random.default_rng(4).integers(0, 256, (9, 28, 28)).astype(np.uint8)
+    ds = datasets.MNIST.__new__(datasets.MNIST)               # the IDX datasets' batch path
+    ds.data, ds.targets = tm.from_numpy(images), tm.arange(9)
+    ds.transform, ds.target_transform = tf, None
+    assert T.batch_transform(tf) is not None
+    idx = [4, 0, 8, 8, 2]
+    tm.manual_seed(6)
+    fast = ds.get_batch(idx)
+    after_fast = tm.rand(1).item()
+    tm.manual_seed(6)
+    slow = default_collate([ds[i] for i in idx])
+    assert tm.rand(1).item() == after_fast                    # the same draws, as many
+    np.testing.assert_array_equal(fast[0].numpy(), slow[0].numpy())
+    assert fast[1].tolist() == slow[1].tolist()
+
+
+def test_per_sample_only_transforms_have_no_batch_form():
+    assert T.batch_transform(T.Compose([T.RandomCrop(8, fill=(1, 2, 3)), T.ToTensor()])) is None
+    assert T.batch_transform(T.Compose([T.ColorJitter(0.5), T.ToTensor()])) is None
+    assert T.batch_transform(T.Compose([T.Compose([T.RandomHorizontalFlip()]),
+                                        T.ToTensor()])) is None

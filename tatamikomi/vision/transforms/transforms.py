@@ -15,6 +15,7 @@ import numpy as np
 
 from ... import creation
 from ...tensor import Tensor
+from . import _draws
 from . import functional as F
 from .functional import InterpolationMode
 
@@ -31,8 +32,24 @@ class Compose:
         return img
 
     def apply_batch(self, images):
+        """Each transform on the whole batch. Random ones draw their parameters first, sample
+        by sample in the per-sample order (crop, flip, then the next sample's), so the batch
+        and the per-sample path consume the generator alike and give the same pixels."""
+        params, plan, d = {}, [], _sample_dims(images)
+        for t in self.transforms:                 # every sample has the same dims at each step
+            if hasattr(t, "n_words"):
+                plan.append((t, d, t.n_words(d)))
+            d = t.out_dims(d) if hasattr(t, "out_dims") else d
+        if plan:
+            per_sample = sum(k for _, _, k in plan)
+            w = _draws.words(per_sample * len(images)).reshape(len(images), per_sample)
+            start = 0
+            for t, d, k in plan:
+                params[id(t)] = t.from_words(w[:, start:start + k], d)
+                start += k
         for t in self.transforms:
-            images = t.apply_batch(images)
+            images = t.apply_batch(images, params[id(t)]) if id(t) in params \
+                else t.apply_batch(images)
         return images
 
     def __repr__(self):
@@ -110,8 +127,8 @@ def _draw_below(n):
 
 
 def _coin(p):
-    """torch.rand(1) < p: one float32 draw."""
-    return creation.rand(1).item() < p
+    """torch.rand(1) < p: one float32 draw, compared in float32 as torch compares it."""
+    return np.float32(creation.rand(1).item()) < np.float32(p)
 
 
 def _log_ratio(ratio):
@@ -235,8 +252,78 @@ class RandomCrop:
     def __repr__(self):
         return f"{type(self).__name__}(size={self.size}, padding={self.padding})"
 
+    # ----- the batch form (see Compose.apply_batch)
+    def _pads(self, h, w):
+        """(left, top, right, bottom) of the padding and pad_if_needed before the crop."""
+        ltrb = F._padding_ltrb(self.padding) if self.padding is not None else [0, 0, 0, 0]
+        h, w = h + ltrb[1] + ltrb[3], w + ltrb[0] + ltrb[2]
+        if self.pad_if_needed and w < self.size[1]:
+            ltrb[0] += self.size[1] - w
+            ltrb[2] += self.size[1] - w
+            w = self.size[1]
+        if self.pad_if_needed and h < self.size[0]:
+            ltrb[1] += self.size[0] - h
+            ltrb[3] += self.size[0] - h
+        return ltrb
+
+    def _padded(self, dims):
+        c, h, w = dims
+        left, top, right, bottom = self._pads(h, w)
+        h, w = h + top + bottom, w + left + right
+        th, tw = self.size
+        if h < th or w < tw:
+            raise ValueError(f"Required crop size {(th, tw)} is larger than input image size "
+                             f"{(h, w)}")
+        return h, w
+
+    def n_words(self, dims):
+        """get_params's words per sample: a row and a column, none when the crop is whole."""
+        h, w = self._padded(dims)
+        whole = (h, w) == tuple(self.size)
+        if not whole and max(h - self.size[0], w - self.size[1]) + 1 >= _draws.SMALL:
+            raise ValueError("crop offsets this large have no batch form")
+        return 0 if whole else 2
+
+    def from_words(self, w, dims):
+        """(top, left) per sample. Shapes: w (N, n_words) uint32 -> (N, 2) int64."""
+        h, ww = self._padded(dims)
+        if w.shape[1] == 0:
+            return np.zeros((len(w), 2), np.int64)
+        return np.stack([_draws.below(w[:, 0], h - self.size[0] + 1),
+                         _draws.below(w[:, 1], ww - self.size[1] + 1)], axis=1)
+
+    def out_dims(self, dims):
+        return (dims[0], *self.size)
+
+    def apply_batch(self, images, params):
+        """Shapes: (N, H, W[, C]) array or (N, C, H, W) tensor -> the same with the crop size."""
+        tensor = isinstance(images, Tensor)
+        x = images.array if tensor else np.asarray(images)
+        axes = (x.ndim - 2, x.ndim - 1) if tensor else (1, 2)
+        left, top, right, bottom = self._pads(x.shape[axes[0]], x.shape[axes[1]])
+        if left or top or right or bottom:
+            widths = [(0, 0)] * x.ndim
+            widths[axes[0]], widths[axes[1]] = (top, bottom), (left, right)
+            mode = self.padding_mode
+            fill = self.fill if isinstance(self.fill, numbers.Number) else self.fill[0]
+            x = np.pad(x, widths, mode="constant", constant_values=fill) if mode == "constant" \
+                else np.pad(x, widths, mode=mode)
+        th, tw = self.size
+        ij = np.asarray(params, np.intp).reshape(-1, 2)
+        rows = ij[:, :1] + np.arange(th)                 # (N, th)
+        cols = ij[:, 1:] + np.arange(tw)                 # (N, tw)
+        n = np.arange(len(x))[:, None, None]
+        if tensor:                                        # (N, ..., H, W)
+            lead = x.reshape(len(x), -1, *x.shape[-2:])
+            out = lead[n, :, rows[:, :, None], cols[:, None, :]]      # (N, th, tw, K)
+            out = np.moveaxis(out, 3, 1).reshape(*x.shape[:-2], th, tw)
+            return Tensor._make(np.ascontiguousarray(out))
+        return np.ascontiguousarray(x[n, rows[:, :, None], cols[:, None, :]])
+
 
 class RandomHorizontalFlip:
+    _axis = -1                                           # of the image's (H, W)
+
     def __init__(self, p=0.5):
         self.p = p
 
@@ -246,8 +333,26 @@ class RandomHorizontalFlip:
     def __repr__(self):
         return f"{type(self).__name__}(p={self.p})"
 
+    def n_words(self, dims):
+        return 1
+
+    def from_words(self, w, dims):
+        """Whether each sample flips: torch.rand(1) < p, compared in float32."""
+        return _draws.uniform01(w[:, 0]) < np.float32(self.p)
+
+    def apply_batch(self, images, params):
+        """The drawn samples flipped. Shapes: (N, H, W[, C]) array or (N, C, H, W) tensor."""
+        tensor = isinstance(images, Tensor)
+        x = (images.array if tensor else np.asarray(images)).copy()
+        axis = (x.ndim + self._axis) if tensor else (2 if self._axis == -1 else 1)
+        flip = np.asarray(params, bool)
+        x[flip] = np.flip(x[flip], axis)
+        return Tensor._make(x) if tensor else x
+
 
 class RandomVerticalFlip(RandomHorizontalFlip):
+    _axis = -2
+
     def __call__(self, img):
         return F.vflip(img) if _coin(self.p) else img
 
@@ -471,13 +576,33 @@ class RandomErasing:
 
 
 BATCHABLE = (ToTensor, Normalize)
+RANDOM_BATCHABLE = (RandomCrop, RandomHorizontalFlip, RandomVerticalFlip)
+
+
+def _sample_dims(images):
+    """(C, H, W) of one image of a batch: (N, H, W[, C]) array or (N, C, H, W) tensor."""
+    if isinstance(images, Tensor):
+        return tuple(images.shape[1:])
+    shape = np.shape(images)
+    return (1 if len(shape) == 3 else shape[3], shape[1], shape[2])
+
+
+def _random_ok(t):
+    """A random transform whose batch form gives exactly its per-sample results."""
+    if type(t) is RandomCrop:
+        return isinstance(t.fill, numbers.Number) or len(set(t.fill)) == 1
+    return type(t) in RANDOM_BATCHABLE
 
 
 def batch_transform(transform):
     """transform's whole-batch form, or None when some part of it works per sample only."""
-    # exact types: a subclass may override __call__ and no longer match apply_batch
+    # exact types: a subclass may override __call__ and no longer match apply_batch; random
+    # transforms only at the top of a Compose, which draws for them in per-sample order
     if type(transform) is Compose:
-        ok = all(batch_transform(t) is not None for t in transform.transforms)
+        ok = all(type(t) in BATCHABLE or _random_ok(t)
+                 or (type(t) is Compose and batch_transform(t) is not None
+                     and not any(type(u) in RANDOM_BATCHABLE for u in t.transforms))
+                 for t in transform.transforms)
     else:
         ok = type(transform) in BATCHABLE
     return transform.apply_batch if ok else None
