@@ -40,6 +40,13 @@ def test_worker_batches_equal_in_process_ones_in_order(workers, batch_size, drop
         assert tmp.is_shared(gx) and tmp.is_shared(gy)      # came through shared memory
 
 
+def test_spawned_workers_load_the_same_batches():
+    ds = tensor_dataset(20)
+    got = [y.tolist() for _, y in DataLoader(ds, batch_size=6, num_workers=2,
+                                             multiprocessing_context="spawn")]
+    assert got == [y.tolist() for _, y in DataLoader(ds, batch_size=6)]
+
+
 def test_shuffled_order_and_rng_use_are_torchs():
     n = 30
     ours = tensor_dataset(n)

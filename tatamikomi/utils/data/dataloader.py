@@ -35,7 +35,8 @@ class DataLoader:
     and yielded in order; prefetch_factor batches per worker are requested ahead. Workers are
     seeded as PyTorch's (see _worker._seed_worker), run worker_init_fn(worker_id) first, and
     live for one epoch, or for the loader's life with persistent_workers. A worker's exception
-    is raised here with its traceback text. pin_memory is accepted and has nothing to pin.
+    is raised here with its traceback text. pin_memory is accepted and has nothing to pin;
+    in_order=False is accepted and batches still come in order.
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=None, sampler=None, batch_sampler=None,
