@@ -421,6 +421,22 @@ def test_batch_augmentation_equals_per_sample(tf):
     assert fast[1].tolist() == slow[1].tolist()
 
 
+def test_batch_augmentation_of_colour_images_equals_per_sample():
+    from tatamikomi.utils.data import default_collate
+    from tatamikomi.vision import datasets
+    ds = datasets.CIFAR10.__new__(datasets.CIFAR10)           # CIFAR's (N, H, W, 3) batch path
+    ds.data = np.random.default_rng(5).integers(0, 256, (6, 32, 32, 3)).astype(np.uint8)
+    ds.targets, ds.target_transform = list(range(6)), None
+    ds.transform = T.Compose([T.RandomCrop(32, padding=4, padding_mode="symmetric"),
+                              T.RandomHorizontalFlip(), T.ToTensor()])
+    tm.manual_seed(8)
+    fast = ds.get_batch([5, 1, 3])
+    tm.manual_seed(8)
+    slow = default_collate([ds[i] for i in (5, 1, 3)])
+    np.testing.assert_array_equal(fast[0].numpy(), slow[0].numpy())
+    assert fast[0].shape == (3, 3, 32, 32)
+
+
 def test_per_sample_only_transforms_have_no_batch_form():
     assert T.batch_transform(T.Compose([T.RandomCrop(8, fill=(1, 2, 3)), T.ToTensor()])) is None
     assert T.batch_transform(T.Compose([T.ColorJitter(0.5), T.ToTensor()])) is None

@@ -118,7 +118,7 @@ def to_pil_image(pic, mode=None):
         expected = defaults.get(npimg.dtype)
         if mode is not None and mode != expected and not (mode == "L" and expected):
             raise ValueError(f"Incorrect mode ({mode}) supplied for input type "
-                             f"{np.dtype}. Should be {expected}")
+                             f"{npimg.dtype}. Should be {expected}")
         mode = mode or expected
     elif npimg.dtype != np.uint8:
         raise TypeError(f"Input type {npimg.dtype} is not supported")
