@@ -1,0 +1,116 @@
+"""The model registry (list_models, get_model) and the builders' shared handling of weights=.
+
+No pretrained weights are downloaded here: a builder accepts weights=None (and the legacy
+pretrained=False) and refuses any other value with a message saying how to load weights.
+"""
+import fnmatch
+import functools
+import warnings
+
+BUILTIN_MODELS = {}
+
+
+def register_model(name=None):
+    """Decorator: record a builder under name (default: its function name)."""
+    def wrapper(fn):
+        key = fn.__name__ if name is None else name
+        if key in BUILTIN_MODELS:
+            raise ValueError(f"An entry is already registered under the name '{key}'.")
+        BUILTIN_MODELS[key] = fn
+        return fn
+    return wrapper
+
+
+def _as_list(filters):
+    return [filters] if isinstance(filters, str) else list(filters)
+
+
+def list_models(module=None, include=None, exclude=None):
+    """Sorted names of the registered builders, filtered by module and fnmatch patterns."""
+    names = {k for k, fn in BUILTIN_MODELS.items()
+             if module is None or fn.__module__.rsplit(".", 1)[0] == module.__name__}
+    if include:
+        names = set().union(*(fnmatch.filter(names, f) for f in _as_list(include)))
+    for pattern in _as_list(exclude) if exclude else []:
+        names -= set(fnmatch.filter(names, pattern))
+    return sorted(names)
+
+
+def get_model_builder(name):
+    """The builder registered under name (case-insensitive)."""
+    try:
+        return BUILTIN_MODELS[name.lower()]
+    except KeyError:
+        raise ValueError(f"Unknown model {name}") from None
+
+
+def get_model(name, **config):
+    """get_model_builder(name)(**config): a freshly built model."""
+    return get_model_builder(name)(**config)
+
+
+def _refuse(builder, weights):
+    raise NotImplementedError(
+        f"{builder}(weights={weights!r}): tatamikomi downloads no pretrained weights. Build "
+        f"{builder}(weights=None), then load weights you saved with tatamikomi.save: "
+        "model.load_state_dict(tatamikomi.load('model.pt')) (reading torchvision's .pth "
+        "files belongs to the interop work)")
+
+
+def builder(fn):
+    """Wrap a model builder: torchvision's legacy pretrained= and positional arguments, and
+    a clear refusal of any weights but None."""
+    name = fn.__name__
+
+    @functools.wraps(fn)
+    def build(*args, **kwargs):
+        if args:                               # torchvision < 0.13: fn(pretrained, progress)
+            if len(args) > 2:
+                raise TypeError(f"{name}() takes 0 positional arguments but {len(args)} were "
+                                "given")
+            keys = ("weights", "progress")[:len(args)]
+            warnings.warn(f"Using {', '.join(repr(k) for k in keys)} as positional "
+                          "parameter(s) is deprecated since 0.13 and may be removed in the "
+                          "future. Please use keyword parameter(s) instead.", stacklevel=2)
+            kwargs.update(zip(keys, args))
+        weights = kwargs.get("weights")
+        legacy = weights is not None and (not isinstance(weights, str) or weights == "legacy")
+        if legacy or "pretrained" in kwargs:   # weights=True/False stands for pretrained
+            if legacy:
+                kwargs["pretrained"] = kwargs.pop("weights")
+            else:
+                warnings.warn("The parameter 'pretrained' is deprecated since 0.13 and may be "
+                              "removed in the future, please use 'weights' instead.", stacklevel=2)
+            if kwargs.pop("pretrained"):
+                _refuse(name, "DEFAULT")
+            warnings.warn("Arguments other than a weight enum or `None` for 'weights' are "
+                          "deprecated since 0.13 and may be removed in the future. The current "
+                          "behavior is equivalent to passing `weights=None`.", stacklevel=2)
+            kwargs["weights"] = None
+        weights = kwargs.pop("weights", None)
+        if weights is not None:
+            _refuse(name, weights)
+        kwargs.pop("progress", None)           # nothing is downloaded: no progress to show
+        return fn(**kwargs)
+
+    return register_model()(build)
+
+
+def _ovewrite_named_param(kwargs, param, new_value):
+    """Fix a builder's parameter (e.g. resnext's groups), refusing a conflicting value."""
+    if param in kwargs:
+        if kwargs[param] != new_value:
+            raise ValueError(f"The parameter '{param}' expected value {new_value} but got "
+                             f"{kwargs[param]} instead.")
+    else:
+        kwargs[param] = new_value
+
+
+def _make_divisible(v, divisor, min_value=None):
+    """v rounded to the nearest multiple of divisor, never below min_value nor 90 % of v.
+
+    The channel rule of the mobile families (MobileNetV2, V3, EfficientNet).
+    """
+    min_value = divisor if min_value is None else min_value
+    new_v = max(min_value, int(v + divisor / 2) // divisor * divisor)
+    return new_v + divisor if new_v < 0.9 * v else new_v
