@@ -1,66 +1,35 @@
-"""save/load: pickle tensors (as NumPy arrays) and state dicts; load builds only data by default.
+"""save/load in PyTorch's file format, both ways, without torch; load builds only data by default.
 
-`load(f)` reads with the restricted unpickler in `_unpickle.py` (weights_only=True, PyTorch's
-default since 2.6): tensors, numeric NumPy arrays and scalars, containers, numbers, strings and
-our dtypes/Size/Parameter, nothing that runs code. `weights_only=False` is plain pickle, for files
-you trust.
+save writes what torch.save writes (a zip archive of a pickle and one record per storage; see
+`_torch.py` and `_zip.py`), so `torch.load(path, weights_only=True)` reads it. load reads that,
+torch's legacy format, `.safetensors` files, and the plain pickles tatamikomi.save wrote before,
+with the restricted unpickler in `_unpickle.py` (weights_only=True, PyTorch's default since 2.6):
+tensors, numeric NumPy arrays and scalars, containers, numbers, strings and dtypes/Size/device/
+Parameter, nothing that runs code. `weights_only=False` is plain pickle, for files you trust.
 """
 import contextlib
+import functools
+import io
 import os
 import pickle
-import re
-import secrets
 import time
 
-from ..device import device
-from . import _allowlist, _unpickle
-
-UNSAFE_MESSAGE = (
-    "In PyTorch 2.6, we changed the default value of the `weights_only` argument in `torch.load` "
-    "from `False` to `True`. Re-running `torch.load` with `weights_only` set to `False` will "
-    "likely succeed, but it can result in arbitrary code execution. Do it only if you got the "
-    "file from a trusted source.")
-DOCS_MESSAGE = (
-    "\n\nCheck the documentation of torch.load to learn more about types accepted by default "
-    "with weights_only https://pytorch.org/docs/stable/generated/torch.load.html.")
-OUR_HINT = ("\ntatamikomi's load accepts tensors, numeric NumPy arrays and scalars, dict/list/"
-            "tuple/set, numbers, strings, bytes and None (README: Loading files).")
-
-TEMP_PREFIX = ".tmp-"                            # save()'s temp files: .tmp- and 8 characters
-_TEMP_NAME = re.compile(r"\.tmp-[a-z0-9_]{8}")    # (tempfile.mkstemp's alphabet, used before)
+from . import _allowlist, _torch, _unpickle, _zip
+from ._atomic import _TEMP_NAME, TEMP_PREFIX, write_atomic  # noqa: F401
+from ._messages import (DOCS_MESSAGE, OUR_HINT, UNSAFE_MESSAGE, _check_location,  # noqa: F401
+                        _target_type, _weights_only_message)
 
 
 # ----- save
 
-def _open_temp(folder):
-    """A new file TEMP_PREFIX + 8 characters in folder, created 0666 less the umask."""
-    while True:
-        path = os.path.join(folder, TEMP_PREFIX + secrets.token_hex(4))
-        try:
-            # mode 0o666 through open(2), so the umask applies as for a plain open() (mkstemp
-            # would make it 0600); O_EXCL: never another writer's file
-            return path, os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        except FileExistsError:
-            continue
-
-
 def save(obj, f):
-    """Pickle obj to a path (atomically: a temp file, then a rename) or to an open file."""
+    """Write obj as torch.save does, to a path (atomically: a temp file, then a rename) or to an
+    open binary file."""
     if hasattr(f, "write"):
-        pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
+        _torch.save_zip(obj, f, "archive")
         return
-    path = os.fspath(f)
-    tmp, fd = _open_temp(os.path.dirname(os.path.abspath(path)))
-    try:
-        with os.fdopen(fd, "wb") as out:
-            pickle.dump(obj, out, protocol=pickle.HIGHEST_PROTOCOL)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)          # readers see the old file or the new one, never half
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    archive = _torch.archive_name(f)
+    write_atomic(f, lambda out: _torch.save_zip(obj, out, archive))
 
 
 def remove_stale_temps(folder, older_than=600.0):
@@ -84,63 +53,55 @@ def remove_stale_temps(folder, older_than=600.0):
 
 # ----- load
 
-def _weights_only_message(message):
-    """PyTorch's text around an error of the weights-only unpickler, then our hint."""
-    if re.search(r"GLOBAL (\S+) was not an allowed global by default.", message):
-        text = ("Weights only load failed. This file can still be loaded, to do so you have two "
-                "options, \033[1mdo those steps only if you trust the source of the checkpoint"
-                f"\033[0m. \n\t(1) {UNSAFE_MESSAGE}\n\t(2) Alternatively, to load with "
-                "`weights_only=True` please check the recommended steps in the following error "
-                "message.\n\tWeightsUnpickler error: " + message)
-    else:
-        text = f"Weights only load failed. {UNSAFE_MESSAGE}\n"
-        if not re.search(r"whose module (\S+) is blocked", message):
-            text += ("Please file an issue with the following so that we can make "
-                     "`weights_only=True` compatible with your use case: WeightsUnpickler "
-                     "error: ")
-        text += "\n\n" + message
-    return text + DOCS_MESSAGE + OUR_HINT
-
-
-def _target_type(map_location):
-    """The device type tensors would be mapped to (all of ours are saved on the CPU)."""
-    if map_location is None or callable(map_location):
-        return "cpu"                   # a callable gets storages; ours has none to remap
-    if isinstance(map_location, dict):
-        return _target_type(map_location.get("cpu", "cpu"))
-    if isinstance(map_location, (str, device)):
-        return str(map_location).split(":")[0]
-    raise TypeError(f"'{type(map_location).__name__}' object is not callable")
-
-
-def _check_location(kind):
-    if kind == "cuda":
-        raise RuntimeError(
-            "Attempting to deserialize object on a CUDA device but torch.cuda.is_available() is "
-            "False. If you are running on a CPU-only machine, please use torch.load with "
-            "map_location=torch.device('cpu') to map your storages to the CPU.")
-    if kind != "cpu":
-        raise RuntimeError("don't know how to restore data location of "
-                           f"torch.storage.UntypedStorage (tagged with {kind})")
-
-
 def _restricted_load(src, map_location, encoding):
     kind = _target_type(map_location)
     reader = _unpickle.Unpickler(src, encoding=encoding)
-    try:
-        obj = reader.load()
-    except pickle.UnpicklingError as e:
-        err = pickle.UnpicklingError(_weights_only_message(str(e)))
-        err.reason = str(e)            # the refusal alone, for the command line's message
-        raise err from None
+    obj = reader.load()
     if reader.tensors:
         _check_location(kind)
     return obj
 
 
+def _weights_only(read):
+    """read() with an unpickler's refusal worded as torch.load's."""
+    try:
+        return read()
+    except pickle.UnpicklingError as e:
+        err = pickle.UnpicklingError(_weights_only_message(str(e)))
+        err.reason = str(e)            # the refusal alone, for the command line's message
+        raise err from None
+
+
+def _is_legacy_tar(src):
+    at = src.tell()
+    head = src.read(262)
+    src.seek(at)
+    return at == 0 and head[257:262] == b"ustar"
+
+
+def _starts_with(src, magic):
+    at = src.tell()
+    head = src.read(len(magic))
+    src.seek(at)
+    return head == magic
+
+
+def _safetensors(path, map_location):
+    from .. import safetensors
+    if isinstance(map_location, dict):
+        raise RuntimeError("Loading safetensors file with dict map_location is not supported. "
+                           "Use a device string or torch.device instead.")
+    if callable(map_location):
+        raise RuntimeError("Loading safetensors file with callable map_location is not "
+                           "supported. Use a device string or torch.device instead.")
+    return safetensors.load_file(path, device="cpu" if map_location is None else
+                                 str(map_location))
+
+
 def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None,
          **pickle_load_args):
-    """Read what save() wrote; by default only data (weights_only=True), never code.
+    """Read a file torch.save (zip or legacy) or save() wrote; by default only data
+    (weights_only=True), never code. A path ending in .safetensors reads as load_file.
 
     weights_only=False unpickles anything with plain pickle: only for files you trust.
     """
@@ -153,15 +114,37 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     if pickle_load_args:
         raise TypeError("Unpickler.__init__() got an unexpected keyword argument "
                         f"'{next(iter(pickle_load_args))}'")
-    if mmap:                                # our files are plain pickles, not PyTorch's zip
-        name = f"{f}, " if isinstance(f, str) else ""
-        raise RuntimeError("mmap can only be used with files saved with "
-                           f"`torch.save({name}_use_new_zipfile_serialization=True), please "
-                           "torch.save your checkpoint with this option in order to use mmap.")
+    is_path = isinstance(f, (str, os.PathLike))
+    if is_path and os.fspath(f).endswith(".safetensors"):
+        return _safetensors(f, map_location)
     with contextlib.ExitStack() as stack:
         src = f if hasattr(f, "read") else stack.enter_context(open(f, "rb"))
+        if not (hasattr(src, "seekable") and src.seekable()):
+            src = io.BytesIO(src.read())            # a pipe: the formats need to seek
+        if _zip.is_zip(src):
+            if mmap and not is_path:
+                raise ValueError("f must be a file path in order to use the mmap argument")
+            path = os.fspath(f) if mmap else None
+            read = functools.partial(_torch.load_zip, src, map_location, weights_only,
+                                     encoding, path)
+            return _weights_only(read) if weights_only else read()
+        if mmap:
+            name = f"{f}, " if isinstance(f, str) else ""
+            raise RuntimeError("mmap can only be used with files saved with "
+                               f"`torch.save({name}_use_new_zipfile_serialization=True), please "
+                               "torch.save your checkpoint with this option in order to use mmap.")
+        if _starts_with(src, _torch.LEGACY_START):
+            read = functools.partial(_torch.load_legacy, src, map_location, weights_only,
+                                     encoding)
+            return _weights_only(read) if weights_only else read()
+        if _is_legacy_tar(src):
+            raise RuntimeError("Cannot use ``weights_only=True`` with files saved in the legacy "
+                               ".tar format. " + UNSAFE_MESSAGE if weights_only else
+                               "files in the legacy .tar format (PyTorch < 0.4) cannot be read")
+        # what tatamikomi.save wrote before it wrote torch's format: one plain pickle
         if weights_only:
-            return _restricted_load(src, map_location, encoding)
+            return _weights_only(functools.partial(_restricted_load, src, map_location,
+                                                   encoding))
         return (pickle_module or pickle).load(src, encoding=encoding)
 
 

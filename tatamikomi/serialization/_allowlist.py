@@ -3,8 +3,10 @@
 A pickle names a callable and its arguments; here every allowed name maps to (the object GLOBAL
 pushes, the check REDUCE runs instead of calling it, the check NEWOBJ runs). A check builds the
 object only from arguments it has verified, e.g. `_frombuffer` wants a numeric dtype and exactly
-the bytes its shape needs before NumPy sees them. Reading PyTorch's own zip files would add its
-rebuild functions to `_allowed()`; users extend the list with `add_safe_globals`.
+the bytes its shape needs before NumPy sees them. PyTorch's own files (zip or legacy) are read
+with `torch_allowed()`: this list plus torch's tensor rebuilds, storage types, Size, device and
+dtypes, where a tensor can only view a storage the file's persistent ids made. Users extend the
+lists with `add_safe_globals`.
 """
 import codecs
 import importlib
@@ -15,6 +17,7 @@ from pickle import UnpicklingError
 import numpy as np
 
 from .. import dtypes
+from ..device import device
 from ..tensor import Size, Tensor, _rebuild
 
 _NUMERIC = re.compile(r"[biufc]\d{1,2}")     # NumPy type strings: bool, ints, floats, complex
@@ -222,6 +225,154 @@ def allowed():
 
 def global_name(obj):
     return f"{obj.__module__}.{obj.__qualname__}"
+
+
+# ----- PyTorch's files: storages, tensor rebuilds, torch's Size, device and dtypes
+# A torch pickle names torch's functions; we never import torch. GLOBAL pushes a TorchName for
+# each, REDUCE runs our checked constructor instead, and save() writes the same names back.
+
+class TorchName:
+    """A torch global as a pickle names it (torch._utils._rebuild_tensor_v2); never called."""
+
+    __slots__ = ("module", "name")
+
+    def __init__(self, module, name):
+        self.module, self.name = module, name
+
+    def __repr__(self):
+        return f"{self.module}.{self.name}"
+
+    def __call__(self, *args):        # pickle's writer wants a callable; nothing calls it
+        raise TypeError(f"{self!r} names a function of torch's; tatamikomi never calls it")
+
+
+_NAMES = {}
+
+
+def torch_name(module, name):
+    """The one TorchName for module.name (pickles memoize it: one GLOBAL per file)."""
+    return _NAMES.setdefault((module, name), TorchName(module, name))
+
+
+# torch's storage classes and the element each holds; bfloat16 is read as float32 (exact: a
+# bfloat16 is the upper half of a float32), as nothing here computes in bfloat16
+STORAGE_TYPES = {"FloatStorage": "float32", "DoubleStorage": "float64", "HalfStorage": "float16",
+                 "BFloat16Storage": "bfloat16", "LongStorage": "int64", "IntStorage": "int32",
+                 "ShortStorage": "int16", "CharStorage": "int8", "ByteStorage": "uint8",
+                 "BoolStorage": "bool", "UntypedStorage": "uint8"}
+
+
+def storage_type(name):
+    """The TorchName of the storage class holding our dtype name (FloatStorage for float32)."""
+    return torch_name("torch", next(k for k, v in STORAGE_TYPES.items() if v == name))
+
+
+def storage_dtype(stype):
+    """(NumPy dtype of the stored bytes, True for bfloat16) of a storage type from the file."""
+    if type(stype) is not TorchName or stype.module != "torch" or \
+            stype.name not in STORAGE_TYPES or _NAMES.get(("torch", stype.name)) is not stype:
+        _refuse(f"a persistent id must name a storage type, got {stype!r:.80}")
+    name = STORAGE_TYPES[stype.name]
+    return (np.dtype(np.uint16), True) if name == "bfloat16" else (np.dtype(name), False)
+
+
+class Storage:
+    """One storage of a torch file: a flat array. Only the file's persistent ids make one."""
+
+    __slots__ = ("array",)
+
+    def __init__(self, array):
+        self.array = array
+
+    def cpu(self):                    # map_location=lambda storage, loc: storage.cpu()
+        return self
+
+
+def _strided(flat, offset, size, stride):
+    """The view of flat (1-D) that torch's (storage_offset, size, stride) describe."""
+    n = _shape(size)
+    if type(stride) is not tuple or len(stride) != len(size) or not all(
+            type(s) is int and s >= 0 for s in stride) or type(offset) is not int or offset < 0:
+        _refuse(f"a tensor needs an offset and strides of non-negative ints, got {offset!r:.40}"
+                f" and {stride!r:.80}")
+    last = offset + sum((d - 1) * s for d, s in zip(size, stride)) + 1 if n else offset
+    if last > flat.size:
+        _refuse(f"a tensor of size {size} and stride {stride} at offset {offset} needs "
+                f"{last} elements, its storage holds {flat.size}")
+    item = flat.itemsize
+    # np.ndarray on the storage (not as_strided): its base is the storage, so save() finds
+    # two views of one storage and writes it once, as torch does
+    return np.ndarray(size, flat.dtype, buffer=flat, offset=offset * item,
+                      strides=tuple(s * item for s in stride))
+
+
+def _no_hooks(hooks):
+    if type(hooks) not in (OrderedDict, dict) or hooks:
+        _refuse("tensors with backward hooks cannot be loaded")
+
+
+def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks,
+                       metadata=None):
+    if type(storage) is not Storage:
+        _refuse("a tensor's storage must be one of the file's storages")
+    _no_hooks(backward_hooks)
+    if not (metadata is None or type(metadata) is dict and not metadata):
+        _refuse(f"tensor metadata {metadata!r:.80} is not supported")
+    return _tensor(_strided(storage.array, storage_offset, size, stride), requires_grad)
+
+
+def _rebuild_parameter(data, requires_grad, backward_hooks):
+    _no_hooks(backward_hooks)
+    return _parameter(data, requires_grad)
+
+
+def _rebuild_parameter_with_state(data, requires_grad, backward_hooks, state):
+    if not (state is None or type(state) is dict and not state):
+        _refuse("Parameters with Python attributes cannot be loaded")
+    return _rebuild_parameter(data, requires_grad, backward_hooks)
+
+
+def _rebuild_from_type_v2(func, new_type, args, state):
+    # a tensor pickled with its class: torch.Tensor or Parameter, no extra attributes
+    if func not in (torch_name("torch._utils", "_rebuild_tensor_v2"), _rebuild_tensor_v2) or \
+            type(args) is not tuple or not (state is None or type(state) is dict and not state):
+        _refuse("_rebuild_from_type_v2 is allowed only for plain tensors")
+    t = _rebuild_tensor_v2(*args)
+    if new_type is torch_name("torch.nn.parameter", "Parameter"):
+        return _parameter(t, t.requires_grad)
+    if new_type is not torch_name("torch", "Tensor"):
+        _refuse(f"tensors of class {new_type!r:.80} cannot be loaded")
+    return t
+
+
+def _device(type_, index=None):
+    if type(type_) is not str or not (index is None or type(index) is int):
+        _refuse("torch.device needs a string and an optional int")
+    try:
+        return device(type_, index)
+    except (RuntimeError, TypeError) as e:
+        _refuse(str(e))
+
+
+TORCH_REBUILDS = {"torch._utils._rebuild_tensor_v2": _rebuild_tensor_v2,
+                  "torch._utils._rebuild_parameter": _rebuild_parameter,
+                  "torch._utils._rebuild_parameter_with_state": _rebuild_parameter_with_state,
+                  "torch._tensor._rebuild_from_type_v2": _rebuild_from_type_v2}
+
+
+def torch_allowed():
+    """allowed() plus what torch.save writes for tensors, Parameters, Size, device, dtypes."""
+    table = dict(allowed())
+    for full, check in TORCH_REBUILDS.items():
+        table[full] = (torch_name(*full.rsplit(".", 1)), check, None)
+    for full in [f"torch.{s}" for s in STORAGE_TYPES] + ["torch.Tensor",
+                                                        "torch.nn.parameter.Parameter"]:
+        table[full] = (torch_name(*full.rsplit(".", 1)), None, None)   # only as arguments
+    table["torch.Size"] = (Size, _size, _size)
+    table["torch.device"] = (device, _device, None)
+    for d in dtypes.ALL:
+        table[f"torch.{d.name}"] = (d, None, None)
+    return table
 
 
 # ----- CIFAR's python batches: a separate, smaller list, so it can never widen torch files'

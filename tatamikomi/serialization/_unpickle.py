@@ -9,6 +9,8 @@ opcode that calls, instantiates or mutates is decided here:
   for that name (e.g. `_frombuffer` checks the dtype is numeric and the buffer has exactly the
   bytes the shape needs before NumPy sees it), and BUILD works only on an object this load made
   for that purpose, once.
+- BINPERSID hands its id to the loader's persistent_load (torch files name their storages so;
+  the loader checks the id); without one it is refused.
 - INST, OBJ, PERSID, EXT and out-of-band buffers are refused; so are protocol 0's text strings.
 - Lengths are checked against the bytes that are there (data is read in 1 MiB chunks), so a forged
   length ends in EOFError instead of a huge allocation; every opcode costs time linear in its own
@@ -85,15 +87,16 @@ class _Source:
 class Unpickler:
     """Unpickler(file).load(): the object in a pickle, built from allowed parts only."""
 
-    def __init__(self, file, *, encoding="utf-8"):
+    def __init__(self, file, *, encoding="utf-8", persistent_load=None, allowlist=None):
         self.src, self.encoding = _Source(file), encoding
+        self.persistent_load, self.allowlist = persistent_load, allowlist   # torch files'
         self.tensors = 0                   # tensors built: load() checks map_location by it
 
     def load(self):
         self.stack, self.marks, self.memo = [], [], {}
         self.depth = {}                    # id -> (tuple, nesting depth) for nested tuples
         self.unbuilt = {}                  # id -> (object, its BUILD), made by this load
-        self.allowed = allowed()
+        self.allowed = allowed() if self.allowlist is None else self.allowlist
         self.user = dict(user_globals)
         ops = _OPS
         while True:
@@ -163,6 +166,12 @@ class Unpickler:
             if value is obj:
                 return call, new
         return None
+
+    def persistent(self, pid):
+        if self.persistent_load is None:
+            _refuse("A load persistent id instruction was encountered, but no persistent_load "
+                    "function was specified.")
+        return self.persistent_load(pid)
 
     def is_user(self, obj):
         return any(v is obj for v in self.user.values())
@@ -434,4 +443,5 @@ _OPS = {
     P.NEWOBJ[0]: _newobj,
     P.NEWOBJ_EX[0]: _newobj_ex,
     P.BUILD[0]: _build,
+    P.BINPERSID[0]: _push(lambda m: m.persistent(m.pop())),
 }
