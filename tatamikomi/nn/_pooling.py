@@ -95,13 +95,6 @@ def _empty_batch(x, OH, OW):
     return x[:, :, :1, :1] * Tensor._make(np.zeros((0, x.shape[1], OH, OW), x.array.dtype))
 
 
-def _batched(fn, x, **kw):
-    """Run a 4-d op on a 3-d (unbatched) input too."""
-    if x.ndim == 3:
-        return fn(x.unsqueeze(0), **kw).squeeze(0)
-    return fn(x, **kw)
-
-
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,  # noqa: A002
                return_indices=False):
     """Max over sliding windows.
@@ -113,14 +106,11 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")
     OH, OW = _pool_shape(input, k, s, p, d, ceil_mode)
     _no_bool("max_pool2d", input)
-    x4 = input if input.ndim == 4 else input.unsqueeze(0)
-    if x4.shape[0] == 0:
-        y = _empty_batch(x4, OH, OW)
+    if input.ndim == 4 and input.shape[0] == 0:
+        y = _empty_batch(input, OH, OW)
         idx = Tensor._make(np.zeros(y.shape, np.int64)) if return_indices else None
     else:
-        y, idx = P.max_pool(x4, k, s, p, d, ceil_mode, return_indices)
-    if input.ndim == 3:
-        y, idx = y.squeeze(0), idx.squeeze(0) if return_indices else None
+        y, idx = P.max_pool(input, k, s, p, d, ceil_mode, return_indices)
     return (y, idx) if return_indices else y
 
 
@@ -137,12 +127,10 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # n
     OH, OW = _pool_shape(input, k, s, p, (1, 1), ceil_mode)
     _no_bool("avg_pool2d", input)
 
-    def pool(x):
-        if x.shape[0] == 0:
-            return _empty_batch(x, OH, OW)
-        return P.AvgPool2d.apply(x, kernel=k, stride=s, padding=p, ceil_mode=ceil_mode,
-                                 count_include_pad=count_include_pad, divisor=divisor_override)
-    return _batched(pool, input)
+    if input.ndim == 4 and input.shape[0] == 0:
+        return _empty_batch(input, OH, OW)
+    return P.AvgPool2d.apply(input, kernel=k, stride=s, padding=p, ceil_mode=ceil_mode,
+                             count_include_pad=count_include_pad, divisor=divisor_override)
 
 
 def adaptive_avg_pool2d(input, output_size):  # noqa: A002
@@ -162,8 +150,13 @@ def adaptive_avg_pool2d(input, output_size):  # noqa: A002
     if input.ndim not in (3, 4):
         raise RuntimeError(f"adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got "
                            f"{list(input.shape)}")
+    for i in (-2, -1):
+        if input.shape[i] == 0:
+            raise RuntimeError(f"adaptive_avg_pool2d(): Expected input to have non-zero size for "
+                               f"non-batch dimensions, but input has sizes {list(input.shape)} "
+                               f"with dimension {input.ndim + i} being empty")
     size = tuple(input.shape[-2 + i] if s is None else s for i, s in enumerate(size))
-    return _batched(lambda x: P.AdaptiveAvgPool2d.apply(x, output_size=size), input)
+    return P.AdaptiveAvgPool2d.apply(input, output_size=size)
 
 
 def adaptive_max_pool2d(input, output_size, return_indices=False):  # noqa: A002
@@ -254,3 +247,130 @@ def _unpool_checks(x, indices, out):
     if bad.any():                         # PyTorch's loop keeps the last bad index it meets
         raise RuntimeError(f"Found an invalid max index: {indices.array[bad].reshape(-1)[-1]} "
                            f"(output volumes are of size {out[0]}x{out[1]})")
+
+
+# The 1-d pools run as the 2-d ones on (N, C, 1, W), as PyTorch's do: their own argument checks
+# first (PyTorch's messages), then the 2-d pool's, and the 2-d node in the graph.
+
+def _dim_range(fn, x):
+    if x.ndim not in (2, 3):
+        raise RuntimeError(f"Expected 2 to 3 dimensions, but got {x.ndim}-dimensional tensor for "
+                           f"argument #1 'self' (while checking arguments for {fn})")
+
+
+def _one(fn, name, v):
+    """The one int of a 1-d pool's argument."""
+    if len(v) != 1:
+        raise RuntimeError(f"{fn}() argument '{name}' should contain one int (got {len(v)})")
+    return v[0]
+
+
+def _args_1d(fn, input, kernel_size, stride, padding, dilation=1):  # noqa: A002
+    """kernel, stride (empty when omitted), padding and dilation as tuples, as parsed."""
+    _tensor(fn, "input", 1, input)
+    return (int_tuple(fn, "kernel_size", 2, kernel_size),
+            () if stride is None else int_tuple(fn, "stride", 3, stride),
+            int_tuple(fn, "padding", 4, padding), int_tuple(fn, "dilation", 5, dilation))
+
+
+def _flat_2d(y):
+    """A 2-d pool's result (and indices) without the H = 1 axis."""
+    return tuple(t.squeeze(-2) for t in y) if isinstance(y, tuple) else y.squeeze(-2)
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,  # noqa: A002
+               return_indices=False):
+    """Max over sliding windows of a signal.
+
+    Shapes: (N, C, W) or (C, W) -> (N, C, OW) or (C, OW).
+    """
+    fn = "max_pool1d"
+    k, s, p, d = _args_1d(fn, input, kernel_size, stride, padding, dilation)
+    if return_indices:                          # PyTorch's max_pool1d_with_indices checks
+        s = s or k
+        _dim_range(fn, input)
+        k, s, p, d = (_one(fn, n, v) for n, v in zip(
+            ("kernel_size", "stride", "padding", "dilation"), (k, s, p, d)))
+    else:
+        k, s, p, d = _check_max_pool1d(input, k, s, p, d, ceil_mode)
+    return _flat_2d(max_pool2d(input.unsqueeze(-2), (1, k), (1, s), (0, p), (1, d), ceil_mode,
+                               return_indices))
+
+
+def _check_max_pool1d(x, k, s, p, d, ceil_mode):
+    """max_pool1d's own checks, in PyTorch's order; returns kernel, stride, padding, dilation."""
+    fn = "max_pool1d"
+    ok = x.ndim in (2, 3) and 0 not in x.shape[-2:]
+    if not ok:
+        raise RuntimeError(f"{fn}: Expected 2D or 3D (batch mode) tensor with optional 0 dim "
+                           f"batch size for input, but got:{list(x.shape)}")
+    for name, v, allowed, text in (
+            ("kernel_size", k, (1,), "an int, list of ints or tuple of ints"),
+            ("stride", s, (0, 1), "None, an int, list of ints, or tuple of ints"),
+            ("padding", p, (1,), "an int, list of ints, or tuple of ints"),
+            ("dilation", d, (1,), "an int, list of ints or tuple of ints")):
+        if len(v) not in allowed:
+            raise RuntimeError(f"{fn}() {name} must be {text} of size 1 but got size {len(v)}")
+    (k,), (s,), (p,), (d,) = k, s or k, p, d
+    if k <= 0:
+        raise RuntimeError(f"{fn}() kernel_size must be greater than zero, but got {k}")
+    if s <= 0:
+        raise RuntimeError(f"{fn}() stride must be greater than zero, but got {s}")
+    if p < 0:
+        raise RuntimeError(f"{fn}() padding must be non-negative, but got {p}")
+    if p > k // 2:
+        raise RuntimeError(f"{fn}() padding should be at most half of kernel size, but got "
+                           f"padding={p} and kernel_size={k}")
+    if d <= 0:
+        raise RuntimeError(f"{fn}() dilation must be greater than zero, but got {d}")
+    OW = P.out_size(x.shape[-1], k, s, p, d, ceil_mode)
+    if OW <= 0:
+        raise RuntimeError(f"{fn}() Invalid computed output size: {OW}")
+    if not x.dtype.is_floating_point:
+        raise NotImplementedError(f"\"max_pool1d_impl\" not implemented for "
+                                  f"'{x.dtype.torch_name}'")
+    return k, s, p, d
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # noqa: A002
+               count_include_pad=True):
+    """Mean over sliding windows of a signal.
+
+    Shapes: (N, C, W) or (C, W) -> (N, C, OW) or (C, OW).
+    """
+    fn = "avg_pool1d"
+    k, s, p, _ = _args_1d(fn, input, kernel_size, stride, padding)
+    s = s or k
+    _dim_range(fn, input)
+    k, s, p = (_one(fn, n, v) for n, v in zip(("kernel_size", "stride", "padding"), (k, s, p)))
+    return _flat_2d(avg_pool2d(input.unsqueeze(-2), (1, k), (1, s), (0, p), ceil_mode,
+                               count_include_pad))
+
+
+def _output_size_1d(fn, input, output_size):  # noqa: A002
+    _tensor(fn, "input", 1, input)
+    size = int_tuple(fn, "output_size", 2, output_size)
+    _dim_range(fn, input)
+    return _one(fn, "output_size", size)
+
+
+def adaptive_avg_pool1d(input, output_size):  # noqa: A002
+    """Average a signal into a fixed length. Shapes: (N, C, W) or (C, W) -> (N, C, OW) or
+    (C, OW)."""
+    OW = _output_size_1d("adaptive_avg_pool1d", input, output_size)
+    return _flat_2d(adaptive_avg_pool2d(input.unsqueeze(-2), (1, OW)))
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):  # noqa: A002
+    """Max over PyTorch's adaptive windows of a signal.
+
+    Shapes: (N, C, W) or (C, W) -> (N, C, OW) or (C, OW).
+    """
+    fn = "adaptive_max_pool1d"
+    OW = _output_size_1d(fn, input, output_size)
+    for i in range(1, input.ndim):
+        if input.shape[i] == 0:
+            raise RuntimeError(f"{fn}(): Expected input to have non-zero size for non-batch "
+                               f"dimensions, but input has sizes {list(input.shape)} with "
+                               f"dimension {i} being empty")
+    return _flat_2d(adaptive_max_pool2d(input.unsqueeze(-2), (1, OW), return_indices))

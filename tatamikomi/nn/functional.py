@@ -10,6 +10,7 @@ from ..ops.conv import Conv2d, IntConv2d
 from ..ops.matmul import check as check_matmul
 from ..random import default_generator
 from . import _conv_args
+from ._conv_functional import conv1d, conv_transpose1d, conv_transpose2d  # noqa: F401
 # The losses, activations, normalizations, dropouts and resampling live in private modules
 # (one screen each); F.* is this one namespace, so each is re-exported here.
 from ._activations import (  # noqa: F401
@@ -56,10 +57,14 @@ from ._losses import (  # noqa: F401
     softmax,
 )
 from ._pooling import (  # noqa: F401
+    adaptive_avg_pool1d,
     adaptive_avg_pool2d,
+    adaptive_max_pool1d,
     adaptive_max_pool2d,
     adaptive_max_pool2d_with_indices,
+    avg_pool1d,
     avg_pool2d,
+    max_pool1d,
     max_pool2d,
     max_unpool2d,
 )

@@ -1,10 +1,10 @@
-"""Pooling modules: max, average, adaptive and max unpooling over 2-d maps."""
+"""Pooling modules: max, average and adaptive over 1-d signals and 2-d maps; max unpooling."""
 from . import functional as F
 from .module import Module
 
 
-class MaxPool2d(Module):
-    """Max over windows. Shapes: (N, C, H, W) -> (N, C, OH, OW)."""
+class _MaxPoolNd(Module):
+    """Max over windows: the arguments as given, stride defaulting to the kernel size."""
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
                  ceil_mode=False):
@@ -14,12 +14,43 @@ class MaxPool2d(Module):
         self.return_indices, self.ceil_mode = return_indices, ceil_mode
 
     def forward(self, input):  # noqa: A002
-        return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
-                            ceil_mode=self.ceil_mode, return_indices=self.return_indices)
+        return self.pool(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                         ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
     def extra_repr(self):
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
                 f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class MaxPool1d(_MaxPoolNd):
+    """Max over windows. Shapes: (N, C, W) -> (N, C, OW)."""
+
+    pool = staticmethod(F.max_pool1d)
+
+
+class MaxPool2d(_MaxPoolNd):
+    """Max over windows. Shapes: (N, C, H, W) -> (N, C, OH, OW)."""
+
+    pool = staticmethod(F.max_pool2d)
+
+
+class AvgPool1d(Module):
+    """Mean over windows. Shapes: (N, C, W) -> (N, C, OW)."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
+                 count_include_pad=True):
+        super().__init__()
+        self.kernel_size = _single(kernel_size)
+        self.stride = _single(stride if stride is not None else kernel_size)
+        self.padding, self.ceil_mode = _single(padding), ceil_mode
+        self.count_include_pad = count_include_pad
+
+    def forward(self, input):  # noqa: A002
+        return F.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
 class AvgPool2d(Module):
@@ -41,36 +72,60 @@ class AvgPool2d(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-class AdaptiveAvgPool2d(Module):
-    """Average into a fixed output size. Shapes: (N, C, H, W) -> (N, C, *output_size)."""
-
+class _AdaptiveAvgPoolNd(Module):
     def __init__(self, output_size):
         super().__init__()
         self.output_size = output_size
 
     def forward(self, input):  # noqa: A002
-        return F.adaptive_avg_pool2d(input, self.output_size)
+        return self.pool(input, self.output_size)
 
     def extra_repr(self):
         return f"output_size={self.output_size}"
 
 
-class AdaptiveMaxPool2d(Module):
-    """Max into a fixed output size. Shapes: (N, C, H, W) -> (N, C, *output_size)."""
+class AdaptiveAvgPool1d(_AdaptiveAvgPoolNd):
+    """Average into a fixed length. Shapes: (N, C, W) -> (N, C, output_size)."""
 
+    pool = staticmethod(F.adaptive_avg_pool1d)
+
+
+class AdaptiveAvgPool2d(_AdaptiveAvgPoolNd):
+    """Average into a fixed output size. Shapes: (N, C, H, W) -> (N, C, *output_size)."""
+
+    pool = staticmethod(F.adaptive_avg_pool2d)
+
+
+class _AdaptiveMaxPoolNd(Module):
     def __init__(self, output_size, return_indices=False):
         super().__init__()
         self.output_size, self.return_indices = output_size, return_indices
 
     def forward(self, input):  # noqa: A002
-        return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
+        return self.pool(input, self.output_size, self.return_indices)
 
     def extra_repr(self):
         return f"output_size={self.output_size}"
 
 
+class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
+    """Max into a fixed length. Shapes: (N, C, W) -> (N, C, output_size)."""
+
+    pool = staticmethod(F.adaptive_max_pool1d)
+
+
+class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
+    """Max into a fixed output size. Shapes: (N, C, H, W) -> (N, C, *output_size)."""
+
+    pool = staticmethod(F.adaptive_max_pool2d)
+
+
 def _pair(v):
     return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+
+
+def _single(v):
+    return tuple(v) if isinstance(v, (tuple, list)) else (v,)
 
 
 class MaxUnpool2d(Module):
