@@ -7,6 +7,7 @@ import pytest
 
 from tatamikomi import kernels
 from tatamikomi.kernels import ConvSpec, blocked, depthwise, direct, fft, gemm1x1, im2col, winograd
+from tatamikomi.kernels._simd import Tile
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -512,13 +513,35 @@ def test_rules_skip_blocked_where_its_tiles_do_not_fit_the_registers(monkeypatch
     assert kernels.select(conv2) is im2col and kernels.select(conv1) is depthwise
 
 
-def test_registers_fit_reads_numba_target_features(monkeypatch):
-    from numba.core import config
-    from tatamikomi.kernels import _simd
-    monkeypatch.setattr(config, "CPU_FEATURES", "+avx,+avx2,+fma")
-    assert not _simd.registers_fit()
-    monkeypatch.setattr(config, "CPU_FEATURES", "+avx2,+avx512f,+avx512vl")
-    assert _simd.registers_fit()
+# The tiles of the other ISAs, compiled for this CPU: exact here (their speed is measured where
+# they run: AVX2 code on this machine by benchmarks/kernels.py under AVX2 features; NEON not).
+OTHER_TILES = [Tile(8, 3, 16), Tile(4, 3, 32), Tile(6, 2, 32)]
+
+
+@pytest.mark.parametrize("tile", OTHER_TILES, ids=repr)
+@pytest.mark.parametrize("spec", SPECS + [ConvSpec.make((3, 20, 23, 37), (36, 10, 5, 3),
+                                                        stride=(2, 1), padding=(1, 2),
+                                                        dilation=(1, 2), groups=2,
+                                                        dtype="float64")],
+                         ids=IDS + ["many-tiles"])
+def test_blocked_with_every_isas_tile_matches_direct(tile, spec, monkeypatch):
+    monkeypatch.setattr(blocked, "TILE", tile)
+    monkeypatch.setattr(blocked, "GW_TILE", tile)
+    x, w, gy = arrays(spec)
+    for ours, ref in zip(run(blocked, x, w, gy, spec), run(direct, x, w, gy, spec)):
+        np.testing.assert_allclose(ours, ref, rtol=1e-10, atol=1e-12)
+
+
+def test_forward_results_do_not_depend_on_the_tile(monkeypatch):
+    """Each output lane is one FMA chain in the reduction's order, whatever the tile's shape."""
+    spec = ConvSpec.make((2, 8, 11, 13), (12, 8, 3, 3), padding=(1, 1), dtype="float32")
+    x, w, _ = arrays(spec, "float32")
+    ys = []
+    for tile in [blocked.TILE] + OTHER_TILES:
+        monkeypatch.setattr(blocked, "TILE", tile)
+        ys.append(blocked.forward(x, w, spec))
+    for y in ys[1:]:
+        np.testing.assert_array_equal(y, ys[0])
 
 
 TINY = [  # images no bigger than the kernel's reach, in big padding: grad_weight's packed planes
