@@ -87,6 +87,10 @@ FUNCTIONAL = {
     "weight-2d": lambda L: L.F.conv2d(r(L, 1, 1, 5, 5), r(L, 3, 3)),
     "weight-3d": lambda L: L.F.conv2d(r(L, 1, 1, 5, 5), r(L, 1, 1, 3)),
     "weight-5d": lambda L: L.F.conv2d(r(L, 1, 1, 5, 5), r(L, 1, 1, 1, 3, 3)),
+    # one-element lists broadcast: the output_padding PyTorch passes on fails first
+    "weight-5d-lengths-1": lambda L: L.F.conv2d(r(L, 1, 1, 5, 5), r(L, 1, 1, 1, 3, 3),
+                                                stride=(1,), padding=(0,), dilation=(1,)),
+    "empty-height-padded": lambda L: L.F.conv2d(r(L, 1, 2, 0, 3), r(L, 3, 2, 1, 1), padding=1),
     "groups-0": lambda L: L.F.conv2d(r(L, 1, 1, 5, 5), r(L, 1, 1, 3, 3), groups=0),
     "groups-negative": lambda L: L.F.conv2d(r(L, 1, 1, 5, 5), r(L, 1, 1, 3, 3), groups=-1),
     "stride-0": lambda L: L.F.conv2d(r(L, 1, 1, 5, 5), r(L, 1, 1, 3, 3), stride=0),

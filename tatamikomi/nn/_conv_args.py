@@ -396,17 +396,18 @@ def check_transposed(x, w, b, stride, padding, output_padding, groups, dilation,
         return ConvSpec.make((0, O) + out, w4, stride, padding, dilation, groups,
                              _compute_dtype(x))
     _check_empty(shape4)
-    _check_slow_transposed(x, w, b, shape4, w4, stride, padding, dilation, output_padding)
+    _check_slow_transposed(shape4, w4, stride, padding, dilation, output_padding)
     if min(out) < 0:
         raise RuntimeError(f"Trying to create tensor with negative dimension {min(out)}: "
                            f"{[shape4[0], O] + list(out)}")
+    _check_transposed_dtypes(x, w, b)
     return ConvSpec.make((shape4[0], O) + out, w4, stride, padding, dilation, groups,
                          _compute_dtype(x))
 
 
-def _check_slow_transposed(x, w, b, shape4, w4, stride, padding, dilation, output_padding):
+def _check_slow_transposed(shape4, w4, stride, padding, dilation, output_padding):
     """PyTorch's transposed-conv kernel checks the 2-d view again, its arguments narrowed to C
-    ints (a stride of 2**32 reads as 0), then the dtypes."""
+    ints (a stride of 2**32 reads as 0)."""
     (sh, sw), (ph, pw), (dh, dw), (oh, ow) = (
         [_int32(v) for v in p] for p in (stride, padding, dilation, output_padding))
     KH, KW = w4[2:]
@@ -432,6 +433,10 @@ def _check_slow_transposed(x, w, b, shape4, w4, stride, padding, dilation, outpu
     if OH < 1 or OW < 1:
         raise RuntimeError(f"Given input size per channel: ({H} x {W}). Calculated output size "
                            f"per channel: ({OH} x {OW}). Output size is too small")
+
+
+def _check_transposed_dtypes(x, w, b):
+    """The dtypes, last: PyTorch's kernel checks them once its output exists."""
     if x.dtype.is_floating_point or x.dtype.name == "int64":
         if w.dtype != x.dtype:
             raise RuntimeError(f"expected scalar type {x.dtype.torch_name} but found "
