@@ -186,8 +186,11 @@ def _gw_run(t0, t1, tile, xp, offs, gyw, gwp, n, G, V, OBn, PL, L, QC, OBG, RBG,
 
 # ---- layout copies: planes in, wide rows out ------------------------------------------------
 
+# Each copy is one function over its tasks t0 <= t < t1 (for run_tasks), the task's body
+# inside the loop: a per-task function is optimised again inside its caller (the input copy's
+# cold compile went 0.95-1.3 -> 0.85-1.1 s).
 @njit
-def _pad_plane(x, xp, t, n0, Hq, Wq, pt, pl, sh, sw):
+def _pad_run(t0, t1, x, xp, n0, Hq, Wq, pt, pl, sh, sw):
     """xp[t, i * Wq + j] = x[n0 + s, c, i*sh + a - pt, j*sw + b - pl] for t = (c*sh*sw + a*sw + b)
     * n + s: each channel's zero-padded plane split into sh*sw phase planes, so that a strided
     tap reads one phase plane at stride 1. 0 outside x and past Hq*Wq; pt, pl may be negative
@@ -195,36 +198,37 @@ def _pad_plane(x, xp, t, n0, Hq, Wq, pt, pl, sh, sw):
     """
     _, C, H, W = x.shape
     n = xp.shape[0] // (C * sh * sw)
-    v, s = t // n, t % n
-    c, a, b = v // (sh * sw), v % (sh * sw) // sw, v % sw
-    d, src = xp[t], x[n0 + s, c].ravel()
-    lo = max(0, -((b - pl) // sw))                     # the columns j that come from x
-    hi = max(lo, min(Wq, -((b - pl - W) // sw)))
-    # Index loops, not row slices: a slice costs tens of ns to make, rows are often 16 long
-    # (3 slices a row made this copy 0.6 ms for MNIST's 64x32x14x14, 4x the loops' time).
-    for i in range(Hq):
-        h, e = i * sh + a - pt, i * Wq
-        if 0 <= h < H:
-            for j in range(lo):
-                d[e + j] = 0
-            if sw == 1:         # unsigned indices: no wraparound test, so the copy vectorises
-                base = h * W + b - pl                   # (8x64x56x56: 0.69 -> 0.37 ms)
-                for j in range(lo, hi):
-                    d[np.uint64(e + j)] = src[np.uint64(base + j)]
+    for t in range(t0, t1):
+        v, s = t // n, t % n
+        c, a, b = v // (sh * sw), v % (sh * sw) // sw, v % sw
+        d, src = xp[t], x[n0 + s, c].ravel()
+        lo = max(0, -((b - pl) // sw))                     # the columns j that come from x
+        hi = max(lo, min(Wq, -((b - pl - W) // sw)))
+        # Index loops, not row slices: a slice costs tens of ns to make, rows are often 16 long
+        # (3 slices a row made this copy 0.6 ms for MNIST's 64x32x14x14, 4x the loops' time).
+        for i in range(Hq):
+            h, e = i * sh + a - pt, i * Wq
+            if 0 <= h < H:
+                for j in range(lo):
+                    d[e + j] = 0
+                if sw == 1:     # unsigned indices: no wraparound test, so the copy vectorises
+                    base = h * W + b - pl               # (8x64x56x56: 0.69 -> 0.37 ms)
+                    for j in range(lo, hi):
+                        d[np.uint64(e + j)] = src[np.uint64(base + j)]
+                else:
+                    for j in range(lo, hi):
+                        d[e + j] = src[h * W + j * sw + b - pl]
+                for j in range(hi, Wq):
+                    d[e + j] = 0
             else:
-                for j in range(lo, hi):
-                    d[e + j] = src[h * W + j * sw + b - pl]
-            for j in range(hi, Wq):
-                d[e + j] = 0
-        else:
-            for j in range(Wq):
-                d[e + j] = 0
-    for j in range(Hq * Wq, d.shape[0]):
-        d[j] = 0
+                for j in range(Wq):
+                    d[e + j] = 0
+        for j in range(Hq * Wq, d.shape[0]):
+            d[j] = 0
 
 
 @njit
-def _widen_plane(gy, gyw, t, n0, n, G, OBn, RW, Wp, PL):
+def _widen_run(t0, t1, gy, gyw, n0, n, G, OBn, RW, Wp, PL):
     """gyw[t] = output row t = g * OBn * RW + j of gy for n samples, each in wide rows of Wp
     padded to PL, zero in the cropped columns, between samples, at the end, and for the padded
     outputs of the last block.
@@ -233,36 +237,24 @@ def _widen_plane(gy, gyw, t, n0, n, G, OBn, RW, Wp, PL):
     """
     _, O, OH, OW = gy.shape
     Og = O // G
-    g, j = t // (OBn * RW), t % (OBn * RW)
-    d = gyw[t]
-    if j >= Og:
-        d[:] = 0
-        return
-    for s in range(n):                          # index loops, as in _pad_plane
-        src, b = gy[n0 + s, g * Og + j], s * PL
-        for oh in range(OH):
-            for ow in range(OW):                # unsigned: see _pad_plane
-                d[np.uint64(b + ow)] = src[oh, ow]
-            for ow in range(OW, Wp):
-                d[b + ow] = 0
-            b += Wp
-        for q in range(b, (s + 1) * PL):
+    for t in range(t0, t1):
+        g, j = t // (OBn * RW), t % (OBn * RW)
+        d = gyw[t]
+        if j >= Og:
+            d[:] = 0
+            continue
+        for s in range(n):                      # index loops, as in _pad_run
+            src, b = gy[n0 + s, g * Og + j], s * PL
+            for oh in range(OH):
+                for ow in range(OW):            # unsigned: see _pad_run
+                    d[np.uint64(b + ow)] = src[oh, ow]
+                for ow in range(OW, Wp):
+                    d[b + ow] = 0
+                b += Wp
+            for q in range(b, (s + 1) * PL):
+                d[q] = 0
+        for q in range(n * PL, d.shape[0]):
             d[q] = 0
-    for q in range(n * PL, d.shape[0]):
-        d[q] = 0
-
-
-# Each step's tasks, t0 <= t < t1, for run_tasks.
-@njit
-def _pad_run(t0, t1, x, xp, n0, Hq, Wq, pt, pl, sh, sw):
-    for t in range(t0, t1):
-        _pad_plane(x, xp, t, n0, Hq, Wq, pt, pl, sh, sw)
-
-
-@njit
-def _widen_run(t0, t1, gy, gyw, n0, n, G, OBn, RW, Wp, PL):
-    for t in range(t0, t1):
-        _widen_plane(gy, gyw, t, n0, n, G, OBn, RW, Wp, PL)
 
 
 # ---- drivers ----------------------------------------------------------------------------------

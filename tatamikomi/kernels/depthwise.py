@@ -12,10 +12,10 @@ import numpy as np
 
 from . import im2col
 from ._finite import finite, nan_free
-from ._jit import njit, prange
+from ._jit import njit, run_tasks
 from .spec import ConvSpec
 
-# Tasks below this many multiply-adds run serially: waking Numba's pool costs tens of
+# Tasks below this many multiply-adds run serially: waking the threads costs tens of
 # microseconds, more than a tiny conv takes (the same trade-off as im2col.PARALLEL_MIN).
 PARALLEL_MIN = 1 << 16
 
@@ -23,6 +23,15 @@ PARALLEL_MIN = 1 << 16
 def supports(spec: ConvSpec) -> bool:
     """Depthwise: one input channel per group, any channel multiplier, stride, padding, dilation."""
     return spec.groups == spec.C and spec.O % spec.C == 0
+
+
+@njit
+def _copy(dst, src):
+    """dst[...] = src for 2-d arrays of one shape. Slice assignment would check the shapes, and
+    its error message alone took seconds to compile (4.4 s of a cold first conv, measured)."""
+    for i in range(src.shape[0]):
+        for j in range(src.shape[1]):
+            dst[i, j] = src[i, j]
 
 
 @njit
@@ -58,65 +67,81 @@ def _rows_dot(acc, g, row, sw, n):
             acc[ow] += g[ow] * row[ow * sw]
 
 
-@njit
-def _task_unit(op, a, b, out, n, c, g, buf, wide):
-    """One (n, c) plane of a stride-1 conv in the "wide" layout: rows Wp long, flattened.
+# One task per (n, c) plane (per output for gw, which sums over n): each writes only its own
+# outputs, so no atomics are needed. The planes are dealt out in BLOCKS runs with one set of
+# scratch planes each: allocating two zeroed planes per task cost about as much as the work.
+BLOCKS = 16
 
-    Output q = oh * Wp + ow reads buffer q + i*dh*Wp + j*dw, so every tap is ONE loop over
-    OH * Wp elements: 56-wide rows left a 24-element scalar tail per row after 32-wide vector
-    blocks, and the flat loop ran 1.9x faster per plane (1.8 vs 3.4 ms per 512 planes, timed
-    in one process). Columns ow >= OW are junk in y and zero in gy, then dropped.
-    Shapes: op 0 a=x, b=w, out=y; op 1 a=gy, b=w, out=gx.
+
+# Forward and grad_input each have their own loop over planes, two function levels deep: Numba
+# re-optimises a callee inside every caller, and the earlier four levels with both ops in one
+# body took 7 s to compile for a first depthwise forward (now about 2).
+@njit
+def _fwd_run(b0, b1, x, w, y, g):
+    """Blocks b0 <= blk < b1 of the (n, c) planes of y, each from its zero-padded input plane.
+
+    Stride 1 runs in the "wide" layout, rows Wp long, flattened: output q = oh * Wp + ow reads
+    buffer q + i*dh*Wp + j*dw, so every tap is ONE loop over OH * Wp elements (56-wide rows
+    left a 24-element scalar tail per row after 32-wide vector blocks, and the flat loop ran
+    1.9x faster per plane: 1.8 vs 3.4 ms per 512 planes). Columns ow >= OW are junk, dropped.
+    Shapes: x (N, C, H, W), w (O, 1, KH, KW) -> y (N, O, OH, OW).
     """
-    KH, KW, _, _, dh, dw, pt, pl, OH, OW, k = g[:11]
-    H, W = (a.shape[2], a.shape[3]) if op == 0 else (out.shape[2], out.shape[3])
-    _fill(buf, a, n, c, g, H, W, op == 0)
-    Wp = buf.shape[1]
-    bf, M = buf.ravel(), OH * Wp
-    yw = wide.ravel()                       # its junk columns stay 0 for op 1 (never written)
-    for o in range(c * k, c * k + k):
-        if op == 0:
-            yw[:] = 0
-        else:
-            wide[:, :OW] = a[n, o]
-        for i in range(KH):
-            for j in range(KW):
-                src = bf[i * dh * Wp + j * dw:]
-                wij = b[o, 0, i, j]
-                if op == 0:
-                    for q in range(M):
-                        yw[q] += wij * src[q]
-                else:
-                    for q in range(M):
-                        src[q] += wij * yw[q]
-        if op == 0:
-            out[n, o] = wide[:, :OW]
-    if op == 1:
-        out[n, c] = buf[pt:pt + H, pl:pl + W]
+    KH, KW, sh, sw, dh, dw, pt, pl, OH, OW, k, N, C = g
+    H, W = x.shape[2], x.shape[3]
+    Hp, Wp = _padded(g, H, W)
+    buf, wide = np.empty((Hp, Wp), x.dtype), np.zeros((OH, Wp), x.dtype)
+    bf, yw, M = buf.ravel(), wide.ravel(), OH * Wp
+    for nc in range(b0 * N * C // BLOCKS, b1 * N * C // BLOCKS):
+        n, c = nc // C, nc % C
+        _fill(buf, x[n, c], pt, pl)
+        for o in range(c * k, c * k + k):
+            if sh == 1 and sw == 1:
+                yw[:] = 0
+                for i in range(KH):
+                    for j in range(KW):
+                        src, wij = bf[i * dh * Wp + j * dw:], w[o, 0, i, j]
+                        for q in range(M):
+                            yw[q] += wij * src[q]
+                _copy(y[n, o], wide[:, :OW])
+            else:
+                y[n, o] = 0
+                for i in range(KH):
+                    for j in range(KW):
+                        for oh in range(OH):
+                            _rows_madd(y[n, o, oh], buf[oh * sh + i * dh, j * dw:], w[o, 0, i, j],
+                                       sw, OW)
 
 
 @njit
-def _task(op, a, b, out, n, c, g, buf, wide):
-    """One (n, c) plane, any stride: row-wise loops (ops as in _task_unit); buf, wide: scratch."""
-    KH, KW, sh, sw, dh, dw, pt, pl, OH, OW, k = g[:11]
-    if sh == 1 and sw == 1:
-        _task_unit(op, a, b, out, n, c, g, buf, wide)
-        return
-    H, W = (a.shape[2], a.shape[3]) if op == 0 else (out.shape[2], out.shape[3])
-    _fill(buf, a, n, c, g, H, W, op == 0)
-    for o in range(c * k, c * k + k):
-        if op == 0:
-            out[n, o] = 0
-        for i in range(KH):
-            for j in range(KW):
-                for oh in range(OH):
-                    row = buf[oh * sh + i * dh, j * dw:]
-                    if op == 0:
-                        _rows_madd(out[n, o, oh], row, b[o, 0, i, j], sw, OW)
-                    else:
-                        _rows_scatter(row, a[n, o, oh], b[o, 0, i, j], sw, OW)
-    if op == 1:
-        out[n, c] = buf[pt:pt + H, pl:pl + W]
+def _gx_run(b0, b1, gy, w, gx, g):
+    """Blocks b0 <= blk < b1 of the (n, c) planes of gx: each output of the plane's channel
+    scatters w * gy back onto the padded plane it read (the wide layout at stride 1, gy's junk
+    columns zero), which is then cropped.
+    Shapes: gy (N, O, OH, OW), w (O, 1, KH, KW) -> gx (N, C, H, W).
+    """
+    KH, KW, sh, sw, dh, dw, pt, pl, OH, OW, k, N, C = g
+    H, W = gx.shape[2], gx.shape[3]
+    Hp, Wp = _padded(g, H, W)
+    buf, wide = np.empty((Hp, Wp), gy.dtype), np.zeros((OH, Wp), gy.dtype)
+    bf, yw, M = buf.ravel(), wide.ravel(), OH * Wp
+    for nc in range(b0 * N * C // BLOCKS, b1 * N * C // BLOCKS):
+        n, c = nc // C, nc % C
+        buf[:] = 0
+        for o in range(c * k, c * k + k):
+            if sh == 1 and sw == 1:
+                _copy(wide[:, :OW], gy[n, o])       # its junk columns stay 0
+                for i in range(KH):
+                    for j in range(KW):
+                        src, wij = bf[i * dh * Wp + j * dw:], w[o, 0, i, j]
+                        for q in range(M):
+                            src[q] += wij * yw[q]
+            else:
+                for i in range(KH):
+                    for j in range(KW):
+                        for oh in range(OH):
+                            _rows_scatter(buf[oh * sh + i * dh, j * dw:], gy[n, o, oh],
+                                          w[o, 0, i, j], sw, OW)
+        _copy(gx[n, c], buf[pt:pt + H, pl:pl + W])
 
 
 @njit
@@ -138,9 +163,9 @@ def _gw_task(x, gy, gw, o, g):
     yw = wide.ravel()
     buf = np.empty((Hp, Wp), x.dtype)
     for n in range(N):
-        _fill(buf, x, n, c, g, H, W, True)
+        _fill(buf, x[n, c], pt, pl)
         bf = buf.ravel()
-        wide[:, :OW] = gy[n, o]
+        _copy(wide[:, :OW], gy[n, o])
         for t in range(T):
             i, j = t // KW, t % KW
             if unit:
@@ -150,8 +175,16 @@ def _gw_task(x, gy, gw, o, g):
             else:
                 for oh in range(OH):
                     _rows_dot(acc[t, oh], wide[oh], buf[oh * sh + i * dh, j * dw:], sw, OW)
-    for t in range(T):
-        gw[o, 0, t // KW, t % KW] = acc[t].sum(axis=0).sum()
+    cols = np.empty(Wq)                     # the lanes' sums, added up in float64: columns
+    for t in range(T):                      # first (a loop that vectorises), then across
+        cols[:] = 0
+        for oh in range(OH):
+            for q in range(Wq):
+                cols[q] += acc[t, oh, q]
+        total = 0.0
+        for q in range(Wq):
+            total += cols[q]
+        gw[o, 0, t // KW, t % KW] = total
 
 
 @njit
@@ -164,58 +197,29 @@ def _padded(g, H, W):
 
 
 @njit
-def _fill(buf, a, n, c, g, H, W, fill):
-    """Zero buf (Hp, Wp); with fill, copy plane a[n, c] in at the padding offset."""
-    pt, pl = g[6], g[7]
+def _fill(buf, plane, pt, pl):
+    """buf = zeros with the plane copied in at (pt, pl). Shapes: buf (Hp, Wp), plane (H, W)."""
     buf[:] = 0
-    if fill:
-        buf[pt:pt + H, pl:pl + W] = a[n, c]
-
-
-# One task per (n, c) plane (per output for gw, which sums over n): each writes only its own
-# outputs, so no atomics are needed. The planes are dealt out in BLOCKS runs with one set of
-# scratch planes each: allocating two zeroed planes per task cost about as much as the work.
-BLOCKS = 16
+    for h in range(plane.shape[0]):
+        for w in range(plane.shape[1]):
+            buf[pt + h, pl + w] = plane[h, w]
 
 
 @njit
-def _planes(op, a, b, out, g, lo, hi):
-    """Planes nc in [lo, hi) of a forward (op 0) or grad_input (op 1), sharing scratch."""
-    C = g[12]
-    H, W = (a.shape[2], a.shape[3]) if op == 0 else (out.shape[2], out.shape[3])
-    Hp, Wp = _padded(g, H, W)
-    buf, wide = np.empty((Hp, Wp), a.dtype), np.zeros((g[8], Wp), a.dtype)
-    for nc in range(lo, hi):
-        _task(op, a, b, out, nc // C, nc % C, g, buf, wide)
-
-
-@njit(parallel=True)
-def _run_par(op, a, b, out, g):
-    N, C = g[11], g[12]
-    if op == 2:
-        for o in prange(C * g[10]):
-            _gw_task(a, b, out, o, g)
-    else:
-        for blk in prange(BLOCKS):
-            _planes(op, a, b, out, g, blk * N * C // BLOCKS, (blk + 1) * N * C // BLOCKS)
-
-
-@njit
-def _run_one(op, a, b, out, g):
-    N, C = g[11], g[12]
-    if op == 2:
-        for o in range(C * g[10]):
-            _gw_task(a, b, out, o, g)
-    else:
-        _planes(op, a, b, out, g, 0, N * C)
+def _gw_run(o0, o1, x, gy, gw, g):
+    for o in range(o0, o1):
+        _gw_task(x, gy, gw, o, g)
 
 
 def _run(op, a, b, out, spec):
     (sh, sw), (dh, dw), (pt, _, pl, _) = spec.stride, spec.dilation, spec.padding
     g = (spec.KH, spec.KW, sh, sw, dh, dw, pt, pl, spec.OH, spec.OW, spec.O // spec.C,
          spec.N, spec.C)
-    run = _run_par if spec.macs >= PARALLEL_MIN else _run_one
-    run(op, np.ascontiguousarray(a), np.ascontiguousarray(b, a.dtype), out, g)
+    a, b, par = np.ascontiguousarray(a), np.ascontiguousarray(b, a.dtype), spec.macs >= PARALLEL_MIN
+    if op == 2:
+        run_tasks(_gw_run, spec.O, a, b, out, g, parallel=par)
+    else:
+        run_tasks(_gx_run if op else _fwd_run, BLOCKS, a, b, out, g, parallel=par)
     return out
 
 

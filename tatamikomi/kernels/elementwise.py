@@ -1,13 +1,13 @@
 """Numba loops for memory-bound element-wise ops, which NumPy runs on one core only.
 
-Each op has a serial and a parallel loop: starting Numba's thread pool costs about 0.08 ms a
-call, so the parallel loop runs only from PARALLEL_MIN elements up. Measured on the 2-core
-machine (float32, ms, serial / parallel): relu backward at 64x64x14x14 0.31 / 0.23, at
-64x32x28x28 0.68 / 0.43; at 64x32x7x7 0.015 / 0.09.
+Each loop runs on one thread or all (_jit.run_tasks): waking the others costs about 0.08 ms a
+call, so all work only from PARALLEL_MIN elements up. Measured on the 2-core machine (float32,
+ms, serial / parallel): relu backward at 64x64x14x14 0.31 / 0.23, at 64x32x28x28 0.68 / 0.43;
+at 64x32x7x7 0.015 / 0.09.
 """
 import numpy as np
 
-from ._jit import njit, prange
+from ._jit import njit, run_tasks
 
 PARALLEL_MIN = 1 << 19          # elements; 2 MB of float32
 
@@ -21,21 +21,15 @@ def _fast(*arrays):
 
 # relu keeps NaN (as clamp_min does), and its gradient is PyTorch's threshold_backward:
 # 0 where y <= 0, gy elsewhere, so an inf gy times a zero mask gives 0, not NaN.
-@njit(parallel=True)
-def _relu_par(a, y):
-    for i in prange(a.size):
+@njit
+def _relu(i0, i1, a, y):
+    for i in range(i0, i1):
         y[i] = 0 if a[i] < 0 else a[i]
 
 
-@njit(parallel=True)
-def _relu_grad_par(gy, y, gx):
-    for i in prange(gy.size):
-        gx[i] = 0 if y[i] <= 0 else gy[i]
-
-
 @njit
-def _relu_grad_one(gy, y, gx):
-    for i in range(gy.size):
+def _relu_grad(i0, i1, gy, y, gx):
+    for i in range(i0, i1):
         gx[i] = 0 if y[i] <= 0 else gy[i]
 
 
@@ -44,7 +38,7 @@ def relu(a):
     if a.size < PARALLEL_MIN or not _fast(a):
         return np.maximum(a, 0)
     y = np.empty_like(a)
-    _relu_par(a.reshape(-1), y.reshape(-1))
+    run_tasks(_relu, a.size, a.reshape(-1), y.reshape(-1))
     return y
 
 
@@ -53,15 +47,15 @@ def relu_backward(gy, y):
     if not _fast(gy, y):
         return np.where(y <= 0, np.zeros((), gy.dtype), gy)
     gx = np.empty_like(gy)
-    loop = _relu_grad_par if gy.size >= PARALLEL_MIN else _relu_grad_one
-    loop(gy.reshape(-1), y.reshape(-1), gx.reshape(-1))
+    run_tasks(_relu_grad, gy.size, gy.reshape(-1), y.reshape(-1), gx.reshape(-1),
+              parallel=gy.size >= PARALLEL_MIN)
     return gx
 
 
-@njit(parallel=True)
-def _add_bias_par(y, b):
-    N, O = y.shape[0], y.shape[1]
-    for no in prange(N * O):
+@njit
+def _add_bias(no0, no1, y, b):
+    O = y.shape[1]
+    for no in range(no0, no1):
         plane, v = y[no // O, no % O], b[no % O]
         for q in range(plane.size):
             plane[q] += v
@@ -72,5 +66,5 @@ def add_bias(y, b):
     if y.size < PARALLEL_MIN or not _fast(y, b):
         y += b.reshape(1, -1, 1)
     else:
-        _add_bias_par(y, b)
+        run_tasks(_add_bias, y.shape[0] * y.shape[1], y, b)
     return y

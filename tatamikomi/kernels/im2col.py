@@ -10,7 +10,7 @@ import numpy as np
 
 from . import direct
 from ._finite import finite, nan_free
-from ._jit import njit, prange
+from ._jit import njit, run_tasks
 from ._scratch import Lease, scratch
 from .spec import ConvSpec
 
@@ -32,7 +32,7 @@ KEEPS = True
 # the transposes are memory-bound copies worth a few % of the GEMM.
 WORKSPACE_BYTES = 16 << 20
 
-# Waking the thread pool costs more than copying a column buffer smaller than this (elements):
+# Waking the threads costs more than copying a column buffer smaller than this (elements):
 # the 1x4x5x5 case ran 3-10x faster serial on this 2-core machine.
 PARALLEL_MIN = 1 << 15
 
@@ -127,38 +127,28 @@ def _col2im_plane(col, gx, n, c, geom, rs):
 
 # Each (n, c) plane is one task: im2col writes disjoint rows, and col2im's scatter-add stays
 # inside one plane of gx, so the parallel loops need no atomics.
-@njit(parallel=True)
-def _im2col_par(x, col, geom, rs):
-    for nc in prange(x.shape[0] * x.shape[1]):
+@njit
+def _im2col_run(nc0, nc1, x, col, geom, rs):
+    for nc in range(nc0, nc1):
         _im2col_plane(x, col, nc // x.shape[1], nc % x.shape[1], geom, rs)
 
 
 @njit
-def _im2col_one(x, col, geom, rs):
-    for nc in range(x.shape[0] * x.shape[1]):
-        _im2col_plane(x, col, nc // x.shape[1], nc % x.shape[1], geom, rs)
-
-
-@njit(parallel=True)
-def _col2im_par(col, gx, geom, rs):
-    for nc in prange(gx.shape[0] * gx.shape[1]):
-        _col2im_plane(col, gx, nc // gx.shape[1], nc % gx.shape[1], geom, rs)
-
-
-@njit
-def _col2im_one(col, gx, geom, rs):
-    for nc in range(gx.shape[0] * gx.shape[1]):
+def _col2im_run(nc0, nc1, col, gx, geom, rs):
+    for nc in range(nc0, nc1):
         _col2im_plane(col, gx, nc // gx.shape[1], nc % gx.shape[1], geom, rs)
 
 
 def _im2col(x, col, geom, rs):
     """Shapes: x (Nc, C, H, W) -> col (rows, OH * OW), in place."""
-    (_im2col_par if col.size >= PARALLEL_MIN else _im2col_one)(x, col, geom, rs)
+    run_tasks(_im2col_run, x.shape[0] * x.shape[1], x, col, geom, rs,
+              parallel=col.size >= PARALLEL_MIN)
 
 
 def _col2im(col, gx, geom, rs):
     """Shapes: col (rows, OH * OW) -> gx (Nc, C, H, W), in place."""
-    (_col2im_par if col.size >= PARALLEL_MIN else _col2im_one)(col, gx, geom, rs)
+    run_tasks(_col2im_run, gx.shape[0] * gx.shape[1], col, gx, geom, rs,
+              parallel=col.size >= PARALLEL_MIN)
 
 
 def _chunks(spec, dtype):

@@ -7,7 +7,16 @@ only up to the padded border.
 """
 import numpy as np
 
-from ._jit import njit, prange
+from ._jit import njit, run_tasks
+
+# Below this many input elements a pool runs on one thread: waking the others costs tens of
+# microseconds, as much as pooling 64K floats.
+PARALLEL_MIN = 1 << 16
+
+
+def _run(fn, planes, size, *args):
+    """fn over its planes [0, planes), on all threads when the pool reads `size` elements."""
+    run_tasks(fn, planes, *args, parallel=size >= PARALLEL_MIN)
 
 
 def out_size(n, k, s, p, d, ceil_mode):
@@ -20,12 +29,14 @@ def out_size(n, k, s, p, d, ceil_mode):
     return out
 
 
-@njit(parallel=True)
-def _max_fwd(x, y, idx, geom):
+@njit
+def _max_fwd(nc0, nc1, x, y, idx, geom):
+    """Planes nc0 <= nc < nc1 of the general max pool. Shapes: x (N, C, H, W), y and idx
+    (N, C, OH, OW)."""
     N, C, H, W = x.shape
     KH, KW, sh, sw, ph, pw, dh, dw = geom
     OH, OW = y.shape[2], y.shape[3]
-    for nc in prange(N * C):
+    for nc in range(nc0, nc1):
         n, c = nc // C, nc % C
         for oh in range(OH):
             h0 = oh * sh - ph
@@ -47,15 +58,16 @@ def _max_fwd(x, y, idx, geom):
                 idx[n, c, oh, ow] = at
 
 
-@njit(parallel=True)
-def _max_fwd_2x2(x, y, code):
-    """The 2x2 stride-2 unpadded pool, its winner kept as a 1-byte code 2 * i + j.
+@njit
+def _max_fwd_2x2(nc0, nc1, x, y, code):
+    """The 2x2 stride-2 unpadded pool of planes nc0 <= nc < nc1, its winner kept as a 1-byte
+    code 2 * i + j.
 
     Shapes: x (N, C, H, W), y and code (N, C, H // 2, W // 2).
     """
     N, C, H, W = x.shape
     OH, OW = y.shape[2], y.shape[3]
-    for nc in prange(N * C):
+    for nc in range(nc0, nc1):
         n, c = nc // C, nc % C
         for oh in range(OH):
             h = 2 * oh
@@ -78,15 +90,16 @@ def _max_fwd_2x2(x, y, code):
                 code[n, c, oh, ow] = k
 
 
-@njit(parallel=True)
-def _max_bwd_2x2(gy, code, gx):
-    """Each window's gradient to its coded winner, zeros around it: gx written once, in order.
+@njit
+def _max_bwd_2x2(nc0, nc1, gy, code, gx):
+    """Each window's gradient to its coded winner, zeros around it: gx written once, in order
+    (planes nc0 <= nc < nc1).
 
     Shapes: gy and code (N, C, OH, OW), gx (N, C, H, W) with H >= 2 * OH, W >= 2 * OW.
     """
     N, C, H, W = gx.shape
     OH, OW = gy.shape[2], gy.shape[3]
-    for nc in prange(N * C):
+    for nc in range(nc0, nc1):
         n, c = nc // C, nc % C
         for oh in range(OH):
             for i in range(2):
@@ -100,11 +113,12 @@ def _max_bwd_2x2(gy, code, gx):
             gx[n, c, 2 * OH, :] = 0
 
 
-@njit(parallel=True)
-def _max_bwd(gy, idx, gx):
-    """Shapes: gy and idx (N*C, OH*OW), gx (N*C, H*W), written whole (no np.zeros pass)."""
-    NC, L = gy.shape
-    for nc in prange(NC):
+@njit
+def _max_bwd(nc0, nc1, gy, idx, gx):
+    """Planes nc0 <= nc < nc1. Shapes: gy and idx (N*C, OH*OW), gx (N*C, H*W), written whole
+    (no np.zeros pass)."""
+    L = gy.shape[1]
+    for nc in range(nc0, nc1):
         # Zero one plane, then scatter into it while it is still in cache: gx is written once.
         gx[nc, :] = 0
         for k in range(L):
@@ -137,10 +151,10 @@ def max_forward(x, kernel, stride, padding, dilation, ceil_mode):
     x = x if x.flags.c_contiguous else np.ascontiguousarray(x)
     if _is_2x2(kernel, stride, padding, dilation) and 2 * OH <= H and 2 * OW <= W:
         code = np.empty((N, C, OH, OW), np.uint8)
-        _max_fwd_2x2(x, y, code)
+        _run(_max_fwd_2x2, N * C, x.size, x, y, code)
         return y, code
     idx = np.empty((N, C, OH, OW), np.int64)
-    _max_fwd(x, y, idx, (*kernel, *stride, *padding, *dilation))
+    _run(_max_fwd, N * C, x.size, x, y, idx, (*kernel, *stride, *padding, *dilation))
     return y, idx
 
 
@@ -177,10 +191,11 @@ def max_backward(gy, winners, x_shape):
     gx = np.empty(x_shape, gy.dtype)
     gy = gy if gy.flags.c_contiguous else np.ascontiguousarray(gy)
     if winners.dtype == np.uint8:
-        _max_bwd_2x2(gy, winners, gx)
+        _run(_max_bwd_2x2, N * C, gx.size, gy, winners, gx)
         return gx
     L = gy.shape[2] * gy.shape[3]
-    _max_bwd(gy.reshape(N * C, L), winners.reshape(N * C, L), gx.reshape(N * C, H * W))
+    _run(_max_bwd, N * C, gx.size, gy.reshape(N * C, L), winners.reshape(N * C, L),
+         gx.reshape(N * C, H * W))
     return gx
 
 
@@ -205,31 +220,46 @@ def adaptive_windows(n, out):
     return np.stack([lo, hi, hi - lo])
 
 
-@njit(parallel=True)
-def _mean(x, y, gy, gx, hb, wb, div, backward):
-    """Forward (y from x) or backward (gx from gy) of a mean over tabled windows.
+@njit
+def _mean(nc0, nc1, x, y, hb, wb, div):
+    """y = the mean of x over tabled windows, planes nc0 <= nc < nc1.
 
     hb, wb: (lo, hi, _) rows per output row/column; div: (OH, OW) divisors.
+    Shapes: x (N, C, H, W), y (N, C, OH, OW).
     """
-    N, C = (gx.shape[0], gx.shape[1]) if backward else (x.shape[0], x.shape[1])
+    C = x.shape[1]
     OH, OW = div.shape
-    for nc in prange(N * C):
+    for nc in range(nc0, nc1):
         n, c = nc // C, nc % C
         for oh in range(OH):
             h0, h1 = hb[0, oh], hb[1, oh]
             for ow in range(OW):
                 w0, w1 = wb[0, ow], wb[1, ow]
-                if backward:
-                    g = gy[n, c, oh, ow] / div[oh, ow]
-                    for h in range(h0, h1):
-                        for w in range(w0, w1):
-                            gx[n, c, h, w] += g
-                else:
-                    acc = 0.0
-                    for h in range(h0, h1):
-                        for w in range(w0, w1):
-                            acc += x[n, c, h, w]
-                    y[n, c, oh, ow] = acc / div[oh, ow]
+                acc = 0.0
+                for h in range(h0, h1):
+                    for w in range(w0, w1):
+                        acc += x[n, c, h, w]
+                y[n, c, oh, ow] = acc / div[oh, ow]
+
+
+@njit
+def _mean_backward(nc0, nc1, gy, gx, hb, wb, div):
+    """gx += each output's gradient over its window / its divisor, planes nc0 <= nc < nc1.
+
+    Shapes: gy (N, C, OH, OW), gx (N, C, H, W) zeros.
+    """
+    C = gx.shape[1]
+    OH, OW = div.shape
+    for nc in range(nc0, nc1):
+        n, c = nc // C, nc % C
+        for oh in range(OH):
+            h0, h1 = hb[0, oh], hb[1, oh]
+            for ow in range(OW):
+                w0, w1 = wb[0, ow], wb[1, ow]
+                g = gy[n, c, oh, ow] / div[oh, ow]
+                for h in range(h0, h1):
+                    for w in range(w0, w1):
+                        gx[n, c, h, w] += g
 
 
 def _avg_tables(H, W, OH, OW, kernel, stride, padding, count_include_pad, divisor_override):
@@ -257,7 +287,7 @@ def avg_forward(x, kernel, stride, padding, ceil_mode, count_include_pad, diviso
     y = np.empty((N, C, OH, OW), x.dtype)
     tables = _avg_tables(H, W, OH, OW, kernel, stride, padding, count_include_pad,
                          divisor_override)
-    _mean(np.ascontiguousarray(x), y, y, x, *tables, False)
+    _run(_mean, N * C, x.size, np.ascontiguousarray(x), y, *tables)
     return y
 
 
@@ -271,8 +301,8 @@ def avg_backward(gy, x_shape, kernel, stride, padding, count_include_pad, diviso
                               count_include_pad, divisor_override)
     if gy.dtype == HALF:
         return _mean_backward_half(gy, gx, hb, wb, lambda g, oh, ow: _div(g, div[oh, ow]))
-    gy = np.ascontiguousarray(gy)
-    _mean(gx, gy, gy, gx, hb, wb, div, True)
+    _run(_mean_backward, gx.shape[0] * gx.shape[1], gx.size, np.ascontiguousarray(gy), gx, hb,
+         wb, div)
     return gx
 
 
@@ -305,7 +335,7 @@ def adaptive_avg_forward(x, output_size):
         return adaptive_avg_forward(x.astype(np.float32), output_size).astype(HALF)
     N, C, H, W = x.shape
     y = np.empty((N, C, *output_size), x.dtype)
-    _mean(np.ascontiguousarray(x), y, y, x, *_adaptive_tables(H, W, *output_size), False)
+    _run(_mean, N * C, x.size, np.ascontiguousarray(x), y, *_adaptive_tables(H, W, *output_size))
     return y
 
 
@@ -317,5 +347,6 @@ def adaptive_avg_backward(gy, x_shape):
         hb, wb, _ = tables
         return _mean_backward_half(gy, gx, hb, wb,
                                    lambda g, oh, ow: _div(_div(g, hb[2, oh]), wb[2, ow]))
-    _mean(gx, np.ascontiguousarray(gy), np.ascontiguousarray(gy), gx, *tables, True)
+    _run(_mean_backward, gx.shape[0] * gx.shape[1], gx.size, np.ascontiguousarray(gy), gx,
+         *tables)
     return gx

@@ -30,7 +30,7 @@ import numpy as np
 
 from . import im2col
 from ._finite import finite
-from ._jit import njit, prange
+from ._jit import njit, run_tasks
 from ._scratch import scratch
 from .spec import ConvSpec
 
@@ -171,21 +171,21 @@ def _out_plane(M, y, n, o, n0, th, tw, AT, S, Y):
 BLOCKS = 16
 
 
-@njit(parallel=True)
-def _transform_in(x, V, pt, pl, th, tw, BT):
+@njit
+def _transform_in(b0, b1, x, V, pt, pl, th, tw, BT):
     a, C, P = BT.shape[0], x.shape[1], x.shape[0] * x.shape[1]
-    for blk in prange(BLOCKS):
+    for blk in range(b0, b1):
         buf = np.empty(((a - 2) * th + 2, (a - 2) * tw + 2), x.dtype)
         X, T = np.empty((a * a, th * tw), x.dtype), np.empty((a * a, th * tw), x.dtype)
         for nc in range(blk * P // BLOCKS, (blk + 1) * P // BLOCKS):
             _in_plane(x, V, nc // C, nc % C, pt, pl, th, tw, BT, buf, X, T)
 
 
-@njit(parallel=True)
-def _transform_out(M, y, n0, n1, th, tw, AT):
+@njit
+def _transform_out(b0, b1, M, y, n0, n1, th, tw, AT):
     m, a, O = AT.shape[0], AT.shape[1], y.shape[1]
     P = (n1 - n0) * O
-    for blk in prange(BLOCKS):
+    for blk in range(b0, b1):
         S, Y = np.empty((m * a, th * tw), M.dtype), np.empty((m * m, th * tw), M.dtype)
         for no in range(blk * P // BLOCKS, (blk + 1) * P // BLOCKS):
             _out_plane(M, y, n0 + no // O, no % O, n0, th, tw, AT, S, Y)
@@ -222,10 +222,11 @@ def _forward(x, w, spec, m=None):
         n1 = min(spec.N, n0 + chunk)
         T = (n1 - n0) * th * tw
         V = scratch("winograd.V", (a * a, C, T), x.dtype)
-        _transform_in(x[n0:n1], V, spec.padding[0], spec.padding[2], th, tw, BT)
+        run_tasks(_transform_in, BLOCKS, x[n0:n1], V, spec.padding[0], spec.padding[2], th, tw,
+                  BT)
         M = scratch("winograd.M", (a * a, G, O // G, T), x.dtype)
         np.matmul(U, V.reshape(a * a, G, C // G, T), out=M)
-        _transform_out(M.reshape(a * a, O, T), y, n0, n1, th, tw, AT)
+        run_tasks(_transform_out, BLOCKS, M.reshape(a * a, O, T), y, n0, n1, th, tw, AT)
     return y
 
 
