@@ -259,6 +259,17 @@ def test_vision_models_both_ways(tmp_path, name):
         assert torch.equal(back[k], sd[k]), k
 
 
+def test_dataparallel_prefix_is_consumed_as_torch_does(tmp_path):
+    from torch.nn.modules.utils import consume_prefix_in_state_dict_if_present as theirs
+    torch.save(torch.nn.DataParallel(TorchCNN()).state_dict(), tmp_path / "dp.pt")
+    ours, want = tm.load(tmp_path / "dp.pt"), torch_load(tmp_path / "dp.pt")
+    assert all(k.startswith("module.") for k in ours)
+    tm.serialization.consume_prefix_in_state_dict_if_present(ours, "module.")
+    theirs(want, "module.")
+    assert list(ours) == list(want) and ours._metadata == want._metadata
+    OurCNN().load_state_dict(ours)
+
+
 # ----- tatamikomi -> torch
 
 def small_checkpoint():

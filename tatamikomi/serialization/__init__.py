@@ -148,6 +148,22 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
         return (pickle_module or pickle).load(src, encoding=encoding)
 
 
+# ----- state_dict keys
+
+def consume_prefix_in_state_dict_if_present(state_dict, prefix):
+    """Strip prefix (DataParallel's "module.") from state_dict's keys in place, and from its
+    _metadata's keys, as torch.nn.modules.utils' function of this name does."""
+    for key in [k for k in state_dict if k.startswith(prefix)]:
+        state_dict[key[len(prefix):]] = state_dict.pop(key)
+    metadata = getattr(state_dict, "_metadata", None)
+    if metadata is not None:
+        # "" is the wrapper's own entry (kept); "module" is the wrapped model's, which
+        # becomes the new ""; "module.x" becomes "x"
+        for key in [k for k in metadata if k and (k == prefix.replace(".", "") or
+                                                  k.startswith(prefix))]:
+            metadata[key[len(prefix):]] = metadata.pop(key)
+
+
 # ----- the allowlist users extend, as torch.serialization's
 
 def add_safe_globals(safe_globals):
