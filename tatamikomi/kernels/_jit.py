@@ -6,6 +6,7 @@ import sys
 import threading
 
 import numba
+import numpy as np
 from numba.core import event
 from numba.np.ufunc import parallel as _pool
 
@@ -125,6 +126,22 @@ def run_tasks(fn, tasks, *args, parallel=True):
         errors = [e for e in (done.get() for _ in range(1, n)) if e is not None]
     if errors:
         raise errors[0]
+
+
+def split_flat(fn):
+    """fn, called on all threads at once, each on one contiguous piece of the 1-d arrays among
+    its arguments that are as long as the first (the others pass whole): for element-wise
+    loops, whose elements are independent. One compiled fn serves any number of threads, where
+    a prange copy of it compiled again, twice (see njit).
+    """
+    def piece(i0, i1, n, *args):
+        fn(*(a[i0:i1] if isinstance(a, np.ndarray) and a.shape == (n,) else a for a in args))
+
+    @functools.wraps(fn.py_func if hasattr(fn, "py_func") else fn)
+    def run(*args):
+        n = args[0].shape[0]
+        run_tasks(piece, n, n, *args)
+    return run
 
 
 class _Announce(event.Listener):

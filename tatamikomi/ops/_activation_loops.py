@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from ..kernels._jit import njit, prange
+from ..kernels._jit import njit, prange, split_flat
 from ..kernels.elementwise import PARALLEL_MIN
 
 
@@ -102,7 +102,8 @@ def _elu_grad(x, gy, gx, negcoef, scale, input_scale):
 
 
 def _compiled(fn):
-    return njit(fn), njit(fn, parallel=True)
+    serial = njit(fn)               # its prange is a range; split_flat runs it on all threads
+    return serial, split_flat(serial)
 
 
 def _scalars(fn, p):
