@@ -20,6 +20,7 @@ COMMANDS = {                        # verb -> module in tatamikomi.tools
     "explain": "explain",
     "bench": "bench",
     "draw": "draw",
+    "warmup": "warmup",
 }
 
 
