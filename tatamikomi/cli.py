@@ -77,6 +77,10 @@ def load_file(path, option):
     except EOFError as e:
         raise UserError(f"{option}: {path} is cut short ({e}): it was not written completely. "
                         "Save it again, or pass another file.") from None
+    except (RuntimeError, ValueError) as e:          # a damaged zip archive, as torch.load says
+        raise UserError(f"{option}: {path} is cut short or damaged "
+                        f"({str(e).split('. This is')[0]}): it was not written completely. "
+                        "Save it again, or pass another file.") from None
     except pickle.UnpicklingError as e:
         reason = getattr(e, "reason", str(e).splitlines()[0])
         raise UserError(f"{option}: {path} was refused: {reason}\n"
