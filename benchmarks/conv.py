@@ -1,10 +1,12 @@
-"""Time conv2d forward and forward+backward, tatamikomi vs PyTorch, in one run (2 threads each).
+"""Time the convs forward and forward+backward, tatamikomi vs PyTorch, in one run (2 threads each).
 
     python benchmarks/conv.py [--repeats 5] [--only resnet3x3] [--memory]
 
-The same suite as `python -m tatamikomi bench`: per shape the kernel tatamikomi chose, ms,
-GFLOP/s, % of NumPy's sgemm peak measured in the same run, and the ratio ours/torch; geometric
-means per class and overall. Medians over repeats; each library warms up first.
+The same suite as `python -m tatamikomi bench` (conv2d; DCGAN's conv_transpose2d and audio
+conv1d as classes dcgan and audio): per shape the kernel tatamikomi chose (for a transposed
+conv, the kernel of the conv it is the gradient of), ms, GFLOP/s, % of NumPy's sgemm peak
+measured in the same run, and the ratio ours/torch; geometric means per class and overall.
+Medians over repeats; each library warms up first.
 """
 import argparse
 

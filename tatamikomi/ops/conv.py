@@ -75,6 +75,8 @@ class ConvTranspose2d(Function):
             return _flat(np.zeros(spec.x_shape, x.dtype), x)
         self.kept = {}
         x4 = _wide(_gy_sized(x.reshape(spec.N, spec.O, -1, x.shape[-1]), spec), wide)
+        # the very array, for grad_weight: im2col keeps its GEMM layout of x4 by identity
+        self.x4 = x4 if self.needs_input_grad[1] else None
         y = self.kernel.grad_input(x4, _wide(w.reshape(spec.w_shape), wide), spec,
                                    **_keeping(self.kernel, self.kept))
         if b is not None:
@@ -100,7 +102,7 @@ class ConvTranspose2d(Function):
             gx = self.kernel.forward(gy, _wide(w.reshape(spec.w_shape)), spec, **kept)
             gx = gx[:, :, :H, :W].reshape(x.shape)
         if need_w:
-            x4 = _wide(_gy_sized(x.reshape(spec.N, spec.O, H, W), spec))
+            x4 = self.x4
             gw = self.kernel.grad_weight(gy, x4, spec, **kept).reshape(w.shape)
         gb = _sum_but_channels(gy).astype(self.b_dtype) if need_b else None
         return (None if gx is None else gx.astype(x.dtype, copy=False),

@@ -1,4 +1,4 @@
-"""Benchmark conv2d per shape: chosen kernel, ms, GFLOP/s, % of sgemm peak, ratio to PyTorch."""
+"""Benchmark the convs per shape: chosen kernel, ms, GFLOP/s, % of sgemm peak, ratio to PyTorch."""
 import json
 import os
 import statistics
@@ -29,7 +29,23 @@ SUITE = [
     ("grouped", (8, 64, 56, 56), (64, 16, 3, 3), dict(padding=1, groups=4)),
     ("dilated", (8, 64, 56, 56), (64, 64, 3, 3), dict(padding=2, dilation=2)),
     ("11x11", (8, 16, 64, 64), (32, 16, 11, 11), dict(padding=5)),
+    # DCGAN's generator (pytorch/examples dcgan, nz 100, ngf 64, batch 64): w is (C, O, 4, 4)
+    ("dcgan", (64, 100, 1, 1), (100, 512, 4, 4), dict()),
+    ("dcgan", (64, 512, 4, 4), (512, 256, 4, 4), dict(stride=2, padding=1)),
+    ("dcgan", (64, 256, 8, 8), (256, 128, 4, 4), dict(stride=2, padding=1)),
+    ("dcgan", (64, 128, 16, 16), (128, 64, 4, 4), dict(stride=2, padding=1)),
+    ("dcgan", (64, 64, 32, 32), (64, 3, 4, 4), dict(stride=2, padding=1)),
+    # 1-d audio: an M5-style first layer on 0.5 s at 16 kHz, and a 3-tap layer further in
+    ("audio", (16, 1, 8000), (32, 1, 80), dict(stride=4)),
+    ("audio", (16, 64, 500), (64, 64, 3), dict(padding=1)),
 ]
+
+# The functional each class times; conv2d for the rest.
+FUNCTIONS = {"dcgan": "conv_transpose2d", "audio": "conv1d"}
+
+
+def function(cls):
+    return FUNCTIONS.get(cls, "conv2d")
 
 
 def add_arguments(p):
@@ -53,17 +69,18 @@ def median_ms(fn, repeats, min_seconds=0.2):
     return 1e3 * statistics.median(times)
 
 
-def closures(lib, functional, x, w, b, kw, gy):
-    """A forward-only and a forward+backward closure for one library."""
+def closures(lib, functional, x, w, b, kw, gy, fn="conv2d"):
+    """A forward-only and a forward+backward closure of functional.fn for one library."""
     X, Wt, B, G = (lib.tensor(a, requires_grad=True) for a in (x, w, b, gy))
+    conv = getattr(functional, fn)
 
     def fwd():
         with lib.no_grad():
-            functional.conv2d(X, Wt, B, **kw)
+            conv(X, Wt, B, **kw)
 
     def fwd_bwd():
         X.grad = Wt.grad = B.grad = None
-        functional.conv2d(X, Wt, B, **kw).backward(G)
+        conv(X, Wt, B, **kw).backward(G)
 
     return fwd, fwd_bwd
 
@@ -87,19 +104,18 @@ def cases(only):
     for cls, xs, ws, kw in SUITE:
         if only and cls != only:
             continue
+        fn = function(cls)
         x = rng.standard_normal(xs, dtype=np.float32)
         w = rng.standard_normal(ws, dtype=np.float32)
-        b = rng.standard_normal(ws[0], dtype=np.float32)
-        y = F.conv2d(tm.tensor(x, requires_grad=True), tm.tensor(w), **kw)
-        spec = y.grad_fn.spec                         # the node keeps the normalized spec
-        out.append(dict(cls=cls, kw=kw, arrays=(x, w, b),
+        y = getattr(F, fn)(tm.tensor(x, requires_grad=True), tm.tensor(w), **kw)
+        b = rng.standard_normal(y.shape[1], dtype=np.float32)
+        # The node keeps the normalized 2-d spec: for a transposed conv, the conv it is the
+        # input gradient of, whose MACs are the same.
+        spec = y.grad_fn.spec
+        out.append(dict(cls=cls, fn=fn, kw=kw, arrays=(x, w, b),
                         gy=rng.standard_normal(tuple(y.shape), dtype=np.float32),
-                        macs=_macs(xs, ws, tuple(y.shape), kw), spec=spec))
+                        macs=spec.macs, spec=spec))
     return out
-
-
-def _macs(xs, ws, ys, kw):
-    return ys[0] * ys[1] * ys[2] * ys[3] * ws[1] * ws[2] * ws[3]
 
 
 def main(args):
@@ -110,8 +126,8 @@ def main(args):
     peak = sgemm_gflops(args.repeats)
     # Ours first, then PyTorch's in a child process: its OpenMP workers keep spinning after its
     # calls and would slow whatever ran next on 2 cores, which is not a cost of ours.
-    ours = [[median_ms(f, args.repeats) for f in closures(tm, F, *r["arrays"], r["kw"], r["gy"])]
-            for r in rows]
+    ours = [[median_ms(f, args.repeats)
+             for f in closures(tm, F, *r["arrays"], r["kw"], r["gy"], r["fn"])] for r in rows]
     theirs = None if args.no_torch else torch_times(rows, args.repeats)
     print(f"NumPy sgemm peak now: {peak:.0f} GFLOP/s (2 threads). FLOPs = 2 x MACs; "
           "forward+backward counts 3x the forward's FLOPs.")
@@ -165,7 +181,7 @@ def torch_times(rows, repeats):
                   for k, a in zip("xwbg", (*r["arrays"], r["gy"]))}
         np.savez(os.path.join(d, "in.npz"), **arrays)
         with open(os.path.join(d, "kw.json"), "w") as f:
-            json.dump([r["kw"] for r in rows], f)
+            json.dump([[r["fn"], r["kw"]] for r in rows], f)
         subprocess.run([sys.executable, "-c", _CHILD, __file__, d, str(repeats)], check=True,
                        env={**os.environ, **HEAP_ENV})
         with open(os.path.join(d, "out.json")) as f:
@@ -179,9 +195,9 @@ def _torch_child(d, repeats):
     with open(os.path.join(d, "kw.json")) as f:
         kws = json.load(f)
     z = np.load(os.path.join(d, "in.npz"))
-    out = [[median_ms(fn, int(repeats)) for fn in closures(
-        torch, torch.nn.functional, *(z[f"{k}{i}"] for k in "xwb"), kw, z[f"g{i}"])]
-        for i, kw in enumerate(kws)]
+    out = [[median_ms(f, int(repeats)) for f in closures(
+        torch, torch.nn.functional, *(z[f"{k}{i}"] for k in "xwb"), kw, z[f"g{i}"], fn)]
+        for i, (fn, kw) in enumerate(kws)]
     with open(os.path.join(d, "out.json"), "w") as f:
         json.dump(out, f)
 
@@ -194,7 +210,7 @@ def print_memory(rows):
     for lib in ("tatamikomi", "torch"):
         code = "from tatamikomi.tools.bench import _memory_child; _memory_child()"
         res = subprocess.run([sys.executable, "-c", code, lib, repr(tuple(x.shape)),
-                              repr(tuple(w.shape)), repr(big["kw"])],
+                              repr(tuple(w.shape)), repr(big["kw"]), big["fn"]],
                              capture_output=True, text=True)
         out[lib] = float(res.stdout.strip() or "nan")
     print(f"peak extra memory, forward+backward of x{tuple(x.shape)} w{tuple(w.shape)}: "
@@ -205,22 +221,22 @@ def print_memory(rows):
 def _memory_child():
     """Print the peak RSS growth (MB) during one forward+backward, inputs already made (Linux)."""
     import ast
-    lib_name = sys.argv[1]
+    lib_name, fn = sys.argv[1], sys.argv[5]
     xs, ws, kw = (ast.literal_eval(a) for a in sys.argv[2:5])
     lib = __import__(lib_name)
-    F = lib.nn.functional
+    conv = getattr(lib.nn.functional, fn)
     if lib_name == "torch":
         lib.set_num_threads(2)
     rng = np.random.default_rng(0)
     X = lib.tensor(rng.standard_normal(xs, dtype=np.float32), requires_grad=True)
     W = lib.tensor(rng.standard_normal(ws, dtype=np.float32), requires_grad=True)
-    small = F.conv2d(X[:1], W, **kw)                  # compile / initialise on one sample
+    small = conv(X[:1], W, **kw)                  # compile / initialise on one sample
     small.sum().backward()
     X.grad = W.grad = None
     before = _status_kb("VmRSS")
     with open("/proc/self/clear_refs", "w") as f:        # Linux: restart the peak (VmHWM) here
         f.write("5")
-    y = F.conv2d(X, W, **kw)
+    y = conv(X, W, **kw)
     y.backward(lib.ones(tuple(y.shape)))
     print((_status_kb("VmHWM") - before) / 1024)
 
