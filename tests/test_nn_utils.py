@@ -99,3 +99,23 @@ def test_init_trunc_normal_is_torchs_draws_and_orthogonal_eye_dirac():
     assert_close(o2, made[torch][1], rtol=1e-9, atol=1e-9)
     np.testing.assert_array_equal(e.numpy(), made[torch][2].numpy())
     np.testing.assert_array_equal(d.numpy(), made[torch][3].numpy())
+
+
+def test_batchnorm_files_without_num_batches_tracked_load_as_torchs():
+    for L in (tm, torch):
+        bn = L.nn.BatchNorm2d(3)
+        bn.num_batches_tracked.fill_(7)
+        old = {k: v for k, v in bn.state_dict().items() if k != "num_batches_tracked"}
+        result = bn.load_state_dict(old)                 # no version metadata: kept as it was
+        assert bn.num_batches_tracked.item() == 7 and list(result.missing_keys) == []
+        assert "num_batches_tracked" not in old          # the caller's dict is left alone
+    # a torch-written file (with its version metadata) read here keeps its counter
+    m = torch.nn.Sequential(torch.nn.BatchNorm2d(3))
+    m[0].num_batches_tracked.fill_(5)
+    ours = tm.nn.Sequential(tm.nn.BatchNorm2d(3))
+    import io
+    buf = io.BytesIO()
+    torch.save(m.state_dict(), buf)
+    buf.seek(0)
+    ours.load_state_dict(tm.load(buf))
+    assert ours[0].num_batches_tracked.item() == 5

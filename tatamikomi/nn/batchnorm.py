@@ -9,6 +9,10 @@ class _NormBase(Module):
     """Per-channel affine parameters and running statistics: what BatchNorm and InstanceNorm
     share. Shapes: weight, bias, running_mean, running_var (num_features,)."""
 
+    # num_batches_tracked came with version 2 of these modules: files without it keep the
+    # module's own count, as PyTorch's loading does
+    _added_in = {"num_batches_tracked": (2, lambda m: m.num_batches_tracked)}
+
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True, device=None, dtype=None, *, bias=True):
         super().__init__()

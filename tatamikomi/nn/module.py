@@ -330,6 +330,7 @@ class Module:
         if not hasattr(state_dict, "keys") or not hasattr(state_dict, "__getitem__"):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
         own = self.state_dict(keep_vars=True)
+        state_dict = self._fill_unversioned(state_dict, own)
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         errors = []
@@ -361,6 +362,23 @@ class Module:
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" +
                                "\n\t".join(errors))
         return _IncompatibleKeys(missing, unexpected)
+
+    def _fill_unversioned(self, state_dict, own):
+        """Entries a module's older files lack (its `_added_in` names them by version), filled as
+        PyTorch fills them when the file carries no newer version: BatchNorm's
+        num_batches_tracked, absent from files written before it existed (old torchvision
+        weights), keeps the module's own value instead of failing as a missing key."""
+        meta = getattr(state_dict, "_metadata", None) or {}
+        filled = None
+        for prefix, m in self.named_modules():
+            for name, (version, value) in getattr(m, "_added_in", {}).items():
+                key = f"{prefix}.{name}" if prefix else name
+                written = meta.get(prefix, {}).get("version")
+                if key in own and key not in state_dict and (written is None or
+                                                             written < version):
+                    filled = dict(state_dict) if filled is None else filled
+                    filled[key] = value(m)
+        return state_dict if filled is None else filled
 
     # ----- calling
     def _hook(self, store, hook, prepend, kind=False):
