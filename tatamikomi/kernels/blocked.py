@@ -23,6 +23,7 @@ registers while streaming pixels of gy laid out wide (zeros in the junk columns)
 lanes at the end. Everything is float32 or float64 as given; a float64 vector holds half the
 lanes.
 """
+import functools
 import math
 
 import numpy as np
@@ -269,8 +270,8 @@ class _Geometry:
     through all samples' planes. tile: the register tile's shape (rows outputs x vecs vectors).
     """
 
-    def __init__(self, x_shape, w_shape, pads, stride, dilation, groups, dtype, tile,
-                 stream=False):
+    def __init__(self, x_shape, w_shape, pads, stride, dilation, groups, dtype, tile, stream,
+                 workspace, parallel_min):
         N, C, H, W = x_shape
         O, Cg, KH, KW = w_shape
         pt, pb, pl, pr = pads
@@ -301,15 +302,25 @@ class _Geometry:
         self.PL = HW if stream else max(HW, self.YL + reach)
         self.OBn = -(-(O // groups) // self.RW)
         per_sample = (C * self.P + groups * self.OBn * self.RW) * self.PL * self.dtype.itemsize
-        self.step = max(1, WORKSPACE_BYTES // per_sample)        # samples per chunk
-        self.par = N * O * self.OH * self.OW * Cg * KH * KW >= PARALLEL_MIN
+        self.step = max(1, workspace // per_sample)              # samples per chunk
+        self.par = N * O * self.OH * self.OW * Cg * KH * KW >= parallel_min
+        # A copy of fewer elements than parallel_min runs on one thread, whatever the conv's
+        # work (MNIST conv2 at batch 1: 8K elements, 2 us, against tens to wake a thread).
+        self.copy_par = min(N, self.step) * C * self.P * self.PL >= parallel_min
+        self._offsets = {}
 
     def chunks(self, N):
         """(n0, n1) batch chunks whose buffers fit WORKSPACE_BYTES (one sample at least)."""
         return [(n0, min(N, n0 + self.step)) for n0 in range(0, N, self.step)]
 
     def offsets(self, n):
-        """The flat offset of every (c, kh, kw) tap from a pixel, planes laid out (C, P, n, PL)."""
+        """The flat offset of every (c, kh, kw) tap from a pixel, planes laid out (C, P, n, PL),
+        made once per n (18 us a call of MNIST conv2 at batch 1 when made every call)."""
+        if n not in self._offsets:
+            self._offsets[n] = self._make_offsets(n)
+        return self._offsets[n]
+
+    def _make_offsets(self, n):
         (KH, KW), (sh, sw), (dh, dw) = self.kernel, self.stride, self.dilation
         kh, kw = np.arange(KH) * dh, np.arange(KW) * dw
         plane = (np.arange(self.Cg)[:, None, None] * self.P + (kh % sh)[None, :, None] * sw
@@ -328,7 +339,7 @@ class _Geometry:
         flat = scratch("blocked_x", (rows * self.PL + tail,), self.dtype)
         xp = flat[:rows * self.PL].reshape(rows, self.PL)
         run_tasks(_pad_run, rows, x, xp, n0, self.Hq, self.Wq, self.pt, self.pl, *self.stride,
-                  parallel=self.par)
+                  parallel=self.copy_par)
         flat[rows * self.PL:] = 0
         return flat
 
@@ -337,17 +348,24 @@ class _Geometry:
         return scratch("blocked_y", (self.G * self.OBn * self.RW, length), self.dtype)
 
 
+# Geometries are read-only once made, and a network asks for the same few again and again.
+_geometry = functools.lru_cache(maxsize=512)(_Geometry)
+
+
 def _conv(x, w, pads, stride, dilation, groups, bias=None):
     """The conv of x by w with per-side padding pads (negative crops), plus bias if given.
 
     Shapes: x (N, C, H, W), w (O, C // groups, KH, KW), bias (O,) -> (N, O, OH, OW).
     """
     N, O = x.shape[0], w.shape[0]
-    geo = _Geometry(x.shape, w.shape, pads, stride, dilation, groups, x.dtype, TILE)
+    geo = _geometry(x.shape, w.shape, pads, stride, dilation, groups, x.dtype, TILE, False,
+                    WORKSPACE_BYTES, PARALLEL_MIN)
     G, OBn, RW = groups, geo.OBn, geo.RW
-    wt = np.zeros((G, OBn * RW, w[0].size), x.dtype)       # outputs past O // G weigh 0
-    wt[:, :O // G] = w.reshape(G, O // G, -1)
-    wp = np.ascontiguousarray(wt.reshape(G, OBn, RW, -1).transpose(0, 1, 3, 2)).ravel()
+    wt = w.reshape(G, O // G, -1)
+    if O // G != OBn * RW:                                  # outputs past O // G weigh 0
+        wt = np.zeros((G, OBn * RW, w[0].size), x.dtype)
+        wt[:, :O // G] = w.reshape(G, O // G, -1)
+    wp = np.ascontiguousarray(wt.reshape(G, OBn, RW, -1).transpose(0, 1, 3, 2), x.dtype).ravel()
     bp = np.zeros(G * OBn * RW, x.dtype)
     if bias is not None:
         bp.reshape(G, OBn * RW)[:, :O // G] = bias.reshape(G, O // G)
@@ -447,8 +465,8 @@ def grad_weight(x, gy, spec):
     N, O, G = spec.N, spec.O, spec.groups
     if spec.C == 0:                                 # no input channels: gw has no elements
         return np.empty(spec.w_shape, x.dtype)
-    geo = _Geometry(x.shape, spec.w_shape, spec.padding, spec.stride, spec.dilation, G, x.dtype,
-                    GW_TILE, stream=True)
+    geo = _geometry(x.shape, spec.w_shape, spec.padding, spec.stride, spec.dilation, G, x.dtype,
+                    GW_TILE, True, WORKSPACE_BYTES, PARALLEL_MIN)
     R, RW = spec.w_shape[1] * spec.KH * spec.KW, geo.RW
     gw = np.zeros((G * geo.OBn * RW, R), x.dtype)
     for n0, n1 in geo.chunks(N):
@@ -456,7 +474,7 @@ def grad_weight(x, gy, spec):
         RL = -(-n * geo.PL // geo.L) * geo.L
         xp, gyw = geo.padded(x, n0, n1), geo.rows(RL)
         run_tasks(_widen_run, gyw.shape[0], gy, gyw, n0, n, G, geo.OBn, RW, geo.Wq, geo.PL,
-                  parallel=geo.par)
+                  parallel=gyw.size >= PARALLEL_MIN)
         OBG, RBG, NP, tasks = _gw_split(geo.OBn, R, G, RL, x.itemsize, geo.L, geo.tile)
         gwp = np.empty((NP,) + gw.shape, x.dtype)
         run_tasks(_gw_run, tasks, geo.tile.token, xp, geo.offsets(n), gyw, gwp, n, G, geo.V,
