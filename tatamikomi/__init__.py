@@ -99,4 +99,15 @@ from .nn import parallel as _parallel  # noqa: F401 - makes torch.nn.parallel an
 for _name in ops.math.UNARY:         # torch.sin(x) and the rest, with torch's argument checks
     globals().setdefault(_name, _functions._method(_name))
 
+from . import onnx  # noqa: E402 - torch.onnx.export works after `import torch`
+
+
+def __getattr__(name):
+    """torch.hub after `import torch` alone, loaded on first use (it brings vision in)."""
+    if name == "hub":
+        import importlib
+        return importlib.import_module("tatamikomi.hub")
+    raise AttributeError(f"module 'tatamikomi' has no attribute '{name}'")
+
+
 __version__ = "0.1.0"
