@@ -85,6 +85,17 @@ def _image(path, shape):
                         "numbers)") from None
 
 
+def _spread_layers(model, most):
+    """Up to `most` of the model's conv/ReLU/pool layers, evenly spread from input to output:
+    a figure of every layer of a deep model (DenseNet-121 has 360) would be metres tall."""
+    names = [n for n, m in model.named_modules() if isinstance(m, viz.CAPTURED)]
+    if len(names) <= most:
+        return names
+    print(f"drawing {most} of the {len(names)} conv/ReLU/pool layers, spread over the model "
+          "(--layer NAME chooses, --max-layers N draws more)")
+    return [names[round(i * (len(names) - 1) / max(most - 1, 1))] for i in range(most)]
+
+
 def features(args):
     model = _model(args.model, args.checkpoint)
     shape = args.input
@@ -95,8 +106,9 @@ def features(args):
     else:
         manual_seed(args.seed)
         x = randn(*shape)
+    layers = args.layer or _spread_layers(model, args.max_layers)
     try:
-        with viz.capture_activations(model, args.layer or None) as acts, no_grad():
+        with viz.capture_activations(model, layers) as acts, no_grad():
             model(x)
     except KeyError as e:
         raise UserError(f"--layer: {e.args[0]}") from None
@@ -128,19 +140,24 @@ def add_arguments(p):
                    help="the picture the kernels filter (default: %(default)s)")
     e.add_argument("--out", default="effects.png", help="image file (default: %(default)s)")
     f = sub.add_parser("filters", help="one conv layer's filters")
-    f.add_argument("target", help="a checkpoint (.pt) or FILE.py:Class (its initial weights)")
+    f.add_argument("target", help="a checkpoint (.pt) or FILE.py:Class or module:builder (its "
+                   "initial weights)")
     f.add_argument("--layer", default="conv1", help="module path, as in named_modules()")
     f.add_argument("--reduce", default="first", choices=["first", "mean"],
                    help="for C_in > 1: the first input channel or the mean")
     f.add_argument("--out", default="filters.png", help="image file (default: %(default)s)")
     m = sub.add_parser("features", help="feature maps of each conv/ReLU/pool layer")
-    m.add_argument("model", help="FILE.py:Class (instantiated with no arguments)")
+    m.add_argument("model", help="FILE.py:Class or module:builder, e.g. "
+                   "tatamikomi.vision.models:resnet18 (called with no arguments)")
     m.add_argument("--input", required=True, type=size,
                    help="input size N,C,H,W, e.g. 1,1,28,28")
     m.add_argument("--checkpoint", help="load these weights first (a state_dict or train's .pt)")
     m.add_argument("--image", help="a .npy input of that size (default: a drawn digit for "
                                    "1-channel inputs, else randn)")
     m.add_argument("--layer", action="append", help="module path to capture (repeatable)")
+    m.add_argument("--max-layers", type=positive(int), default=12,
+                   help="without --layer, layers drawn, spread over the model (default: "
+                        "%(default)s)")
     m.add_argument("--max-maps", type=positive(int), default=16,
                    help="feature maps drawn per layer (default: %(default)s)")
     m.add_argument("--seed", type=non_negative, default=0,

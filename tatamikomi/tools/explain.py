@@ -1,6 +1,8 @@
 """Explain one layer on one input: output size worked out per axis, padding, params, MACs, field.
 
 `python -m tatamikomi explain "Conv2d(16, 32, (5, 3), stride=(2, 1))" --input 20,16,100,50`
+`python -m tatamikomi explain tatamikomi.vision.models:resnet18 --layer layer2.0.conv1 --input
+1,3,224,224` explains a layer of a model on the input it gets there.
 """
 import ast
 
@@ -141,13 +143,57 @@ def explain(layer, input_size):
     return "\n".join(head + body + [_field(x, out)])
 
 
+def in_model(model, name, input_size):
+    """explain() for the layer called `name` inside model, on the input it receives there,
+    followed by the field of its output in the model's input (branches included)."""
+    layers = dict(model.named_modules())
+    if not isinstance(layers.get(name), tuple(LAYERS.values())):
+        names = [n for n, m in layers.items() if isinstance(m, tuple(LAYERS.values()))]
+        raise KeyError(f"no Conv2d, MaxPool2d or AvgPool2d named {name!r}; it has "
+                       f"{', '.join(names[:12]) or '-'}" + (", ..." if len(names) > 12 else ""))
+    seen = []
+    handle = layers[name].register_forward_hook(
+        lambda module, args, out: seen.append((tuple(args[0].shape),
+                                               receptive.AsReturned(out))))
+    try:
+        x, _ = receptive.forward(model, input_size)
+    finally:
+        handle.remove()
+    if not seen:
+        raise KeyError(f"{name!r} is not called when the model runs in eval mode")
+    shape, out = seen[0]
+    text = explain(layers[name], shape)
+    rf = receptive.trace(out, x)
+    return (f"{name} in the model, on an input of size {list(input_size)}\n{text}\n"
+            f"In the model's input: {rf}" + ("\n(the first of its calls)" if len(seen) > 1
+                                            else ""))
+
+
 def add_arguments(p):
-    p.add_argument("layer", help='a layer call, e.g. "Conv2d(16, 32, 3, padding=1)"')
+    p.add_argument("layer", help='a layer call, e.g. "Conv2d(16, 32, 3, padding=1)", or a model '
+                   "FILE.py:Class or module:builder with --layer")
     p.add_argument("--input", required=True, type=size,
-                   help="input size N,C,H,W, e.g. 20,16,100,50")
+                   help="input size N,C,H,W, e.g. 20,16,100,50 (the model's input with --layer)")
+    p.add_argument("--layer", dest="name", metavar="NAME",
+                   help="with a model: the conv or pooling layer to explain, as in "
+                        "named_modules(), e.g. layer2.0.conv1")
 
 
 def main(args):
+    if args.name or ("(" not in args.layer and ":" in args.layer):
+        from . import summary                      # the model loader, only when one is named
+        if not args.name:
+            raise UserError(f"{args.layer}: name the layer to explain with --layer NAME")
+        model = summary.instantiate(args.layer)
+        try:
+            text = in_model(model, args.name, args.input)
+        except KeyError as e:
+            raise UserError(f"--layer {args.name}: {args.layer} has {e.args[0]}") from None
+        except (ValueError, RuntimeError, TypeError, IndexError) as e:
+            raise UserError(f"{args.layer} on an input of size {list(args.input)}: {e}") \
+                from None
+        print(text)
+        return 0
     try:
         text = explain(args.layer, args.input)
     except (ValueError, RuntimeError, TypeError, IndexError) as e:   # the layer's own checks

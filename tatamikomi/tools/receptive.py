@@ -6,8 +6,12 @@ conv or pooling node with kernel k, stride s, dilation d and leading padding p m
 (r, j, start) to
     k_eff = d*(k - 1) + 1,  r' = r + (k_eff - 1)*j,  j' = j*s,  start' = start + ((k_eff-1)/2 - p)*j
 (Araujo, Norris & Sim, "Computing receptive fields of convolutional neural networks", 2019).
+
+A global feature (a mean over the map, or a 1x1 map) multiplied or added back onto a spatial map,
+as squeeze-and-excitation does, lets every unit see the whole input: such fields are marked
+`whole`, and size, jump and start keep describing the local path.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .. import zeros
 from ..autograd import enable_grad
@@ -23,17 +27,21 @@ _FLATTENING = (movement.Reshape, movement.Permute, Linear, MatMul, Sum, Mean, Ex
 
 @dataclass(frozen=True)
 class ReceptiveField:
-    """size, jump and start as (height, width); flattened: they describe the last spatial map."""
+    """size, jump and start as (height, width); flattened: they describe the last spatial map;
+    whole: a global branch also reaches every input pixel (size is the local path's)."""
 
     size: tuple
     jump: tuple
     start: tuple
     flattened: bool = False
+    whole: bool = False
 
     def __str__(self):
         start = "x".join(f"{s:g}" for s in self.start)
         text = (f"receptive field {self.size[0]}x{self.size[1]}, jump {self.jump[0]}x"
                 f"{self.jump[1]}, start {start}")
+        if self.whole:
+            text += " (local path; a global branch reaches the whole input)"
         return text + (" (of the last spatial map before flattening)" if self.flattened else "")
 
 
@@ -48,7 +56,7 @@ def _window(rf, kernel, stride, pad_lo, dilation):
         size.append(r + (k_eff - 1) * j)
         jump.append(j * s)
         start.append(s0 + ((k_eff - 1) / 2 - p) * j)
-    return ReceptiveField(tuple(size), tuple(jump), tuple(start))
+    return ReceptiveField(tuple(size), tuple(jump), tuple(start), whole=rf.whole)
 
 
 def _merge(rfs, what):
@@ -63,7 +71,8 @@ def _merge(rfs, what):
     lo = [min(rf.start[a] - (rf.size[a] - 1) / 2 for rf in rfs) for a in range(2)]
     hi = [max(rf.start[a] + (rf.size[a] - 1) / 2 for rf in rfs) for a in range(2)]
     size = tuple(int(round(h - lo_ + 1)) for lo_, h in zip(lo, hi))
-    return ReceptiveField(size, rfs[0].jump, tuple((lo_ + h) / 2 for lo_, h in zip(lo, hi)))
+    return ReceptiveField(size, rfs[0].jump, tuple((lo_ + h) / 2 for lo_, h in zip(lo, hi)),
+                          whole=any(rf.whole for rf in rfs))
 
 
 def _adaptive_window(node):
@@ -75,12 +84,24 @@ def _adaptive_window(node):
     return (H // OH, W // OW), (H // OH, W // OW)
 
 
+def _broadcast(t, rf, shape):
+    """True when t is a global feature spread over a larger spatial output (flat or 1x1)."""
+    if len(shape) < 3 or tuple(shape[-2:]) == (1, 1):
+        return False
+    return rf.flattened or len(t.shape) < 3 or tuple(t.shape[-2:]) == (1, 1)
+
+
 def _node_rf(node, ins, shape):
     """The field of node's output from the fields of its inputs (None: not from the input)."""
     traced = [(t, rf) for t, rf in ins if rf is not None]
     name = type(node).__name__
     if not traced:
         return None
+    spread = [rf for t, rf in traced if _broadcast(t, rf, shape)]
+    if spread and len(spread) < len(traced):      # a gate on a map: squeeze-and-excitation
+        local = _node_rf(node, [(t, rf) for t, rf in traced if not _broadcast(t, rf, shape)],
+                         shape)
+        return replace(local, whole=True)
     if any(rf.flattened for _, rf in traced):
         if not all(rf.flattened for _, rf in traced):
             raise NotImplementedError(f"{name} broadcasts flattened (global) features back onto "
@@ -98,8 +119,8 @@ def _node_rf(node, ins, shape):
         return _window(rf, kernel, stride, (0, 0), (1, 1))
     if isinstance(node, movement.Pad):
         (top, _), (left, _) = node.pairs[-2:]               # output i reads input i - left
-        return ReceptiveField(rf.size, rf.jump, (rf.start[0] - top * rf.jump[0],
-                                                 rf.start[1] - left * rf.jump[1]))
+        return replace(rf, start=(rf.start[0] - top * rf.jump[0],
+                                  rf.start[1] - left * rf.jump[1]))
     spatial = len(shape) >= 3 and all(len(t.shape) >= 3 and tuple(t.shape[-2:]) == shape[-2:]
                                       for t, _ in traced)
     if spatial and not (isinstance(node, movement.Permute)
@@ -107,7 +128,7 @@ def _node_rf(node, ins, shape):
         return _merge([rf for _, rf in traced], name)       # element-wise, cat over channels
     if len(shape) < 3 or isinstance(node, _FLATTENING):
         last = _merge([rf for _, rf in traced], name)
-        return ReceptiveField(last.size, last.jump, last.start, flattened=True)
+        return replace(last, flattened=True)
     raise NotImplementedError(f"receptive field through {name} (spatial size "
                               f"{tuple(x.shape[-2:])} -> {tuple(shape[-2:])}) is not supported")
 
@@ -133,13 +154,27 @@ def _order(root):
     return order, shapes
 
 
+class AsReturned:
+    """A module's output as a forward hook saw it: node and shape then.
+
+    An in-place op after the module (ReLU(inplace=True) after a conv) rebinds the tensor to its
+    own node, which would hide the conv from a later look at the tensor.
+    """
+
+    def __init__(self, t):
+        self.tensor, self._node, self.shape = t, t._node, tuple(t.shape)
+
+
 def trace(output, input, cache=None):  # noqa: A002 - the traced input tensor
-    """The field of output with respect to input, walking output.grad_fn back to input.
+    """The field of output (a Tensor or an AsReturned) with respect to input, walking its graph
+    back to input.
 
     cache (a dict) keeps per-node results between calls on the same graph. None if output does
     not depend on input.
     """
     cache = {} if cache is None else cache
+    if isinstance(output, AsReturned) and output.tensor._node is output._node:
+        output = output.tensor                       # not rebound: the tensor itself
     if output is input:
         return INPUT
     if output._node is None:

@@ -21,6 +21,8 @@ CONVENTION = "\n".join([
     "MACs: conv N*O*OH*OW*(C/groups)*KH*KW, linear N*in*out; pooling, activations, dropout and",
     "normalization count 0. FLOPs = 2 x MACs. RF, jump, start: receptive field of the layer's",
     "output in input pixels (height x width); start: centre of unit 0 (pixel centres 0, 1, ...)."])
+WHOLE = ("RF all: a global branch (e.g. squeeze-and-excitation) reaches every input pixel; jump "
+         "and\nstart still describe the local path.")
 
 
 @dataclass
@@ -37,6 +39,7 @@ class Row:
     rf: tuple = None           # (height, width); None where the output is not spatial
     jump: tuple = None
     start: tuple = None
+    whole: bool = False        # a global branch reaches every input pixel
 
     @property
     def flops(self):
@@ -60,7 +63,8 @@ class Summary:
         head = ["Layer", "Type", "Output shape", "Params", "MACs", "Out bytes", "Kernel", "RF",
                 "Jump", "Start"]
         body = [[r.name, r.type, str(r.output_shape), f"{r.params:,}", f"{r.macs:,}",
-                 f"{r.memory:,}", r.kernel or "-", _pair_text(r.rf), _pair_text(r.jump),
+                 f"{r.memory:,}", r.kernel or "-", "all" if r.whole else _pair_text(r.rf),
+                 _pair_text(r.jump),
                  _pair_text(r.start)] for r in self.rows]
         widths = [max(len(line[i]) for line in [head] + body) for i in range(len(head))]
         left = {0, 1, 2, 6}                        # text columns; numbers align right
@@ -84,35 +88,36 @@ class Summary:
         if outside:
             lines.append(f"Params outside the listed layers (unused or held by containers): "
                          f"{outside:,}")
-        return "\n".join(lines + [rule, CONVENTION])
+        whole = [WHOLE] if any(r.whole for r in self.rows) else []
+        return "\n".join(lines + [rule, CONVENTION] + whole)
 
     __repr__ = __str__                             # the table, in a REPL or a notebook
 
 
-def _conv_node(t):
-    """The Conv2d node that made t, looking through the squeeze of an unbatched call."""
-    node = t._node
+def _conv_node(node):
+    """The Conv2d node among node and the squeezes of an unbatched call that it reshapes."""
     while isinstance(node, Reshape):
         node = node.inputs[0]._node
     return node if isinstance(node, Conv2d) else None
 
 
-def _row(name, module, out, new_params, x, cache):
+def _row(name, module, returned, new_params, x, cache):
     """A Row for one call: shape, params, MACs (conv from the traced spec), kernel, field."""
-    macs, kernel = 0, None
-    conv = _conv_node(out)
+    macs, kernel, out = 0, None, returned.tensor
+    conv = _conv_node(returned._node)
     if isinstance(module, nn.Conv2d) and conv is not None:
         macs, kernel = conv.spec.macs, conv.kernel.__name__.rsplit(".", 1)[-1]
     elif isinstance(module, nn.Linear):
         macs = out.numel() * module.in_features      # out.numel() = N * out_features
     try:
-        rf = receptive.trace(out, x, cache)
+        rf = receptive.trace(returned, x, cache)
     except (NotImplementedError, ValueError):      # unsupported op: leave the field blank
         rf = None
     spatial = rf is not None and not rf.flattened
     return Row(name or type(module).__name__, type(module).__name__, list(out.shape),
                new_params, macs, out.array.nbytes, kernel, rf.size if spatial else None,
-               rf.jump if spatial else None, rf.start if spatial else None)
+               rf.jump if spatial else None, rf.start if spatial else None,
+               spatial and rf.whole)
 
 
 def summary(model, input_size, dtype=dtypes.float32):
@@ -123,26 +128,42 @@ def summary(model, input_size, dtype=dtypes.float32):
     """
     calls = []
     leaves = [(n, m) for n, m in model.named_modules() if not any(True for _ in m.children())]
-    handles = [m.register_forward_hook(
-        lambda mod, args, result, name=n: calls.append((name, mod, result))) for n, m in leaves]
+
+    def record(name, module, result):
+        out = result[0] if isinstance(result, (tuple, list)) else result
+        calls.append((name, module, receptive.AsReturned(out)))
+
+    handles = [m.register_forward_hook(lambda mod, args, result, name=n: record(name, mod, result))
+               for n, m in leaves]
     try:
         x, _ = receptive.forward(model, input_size, dtype)
     finally:
         for h in handles:
             h.remove()
     rows, seen, cache = [], set(), {}
-    for name, module, result in calls:
-        out = result[0] if isinstance(result, (tuple, list)) else result
+    for name, module, returned in calls:
         new = [p for p in module.parameters() if id(p) not in seen]
         seen.update(id(p) for p in new)
-        rows.append(_row(name, module, out, sum(p.numel() for p in new), x, cache))
+        rows.append(_row(name, module, returned, sum(p.numel() for p in new), x, cache))
     params = list(model.parameters())
     return Summary(rows, input_size, dtype, sum(p.numel() for p in params),
                    sum(p.numel() for p in params if p.requires_grad))
 
 
+def _choices(module):
+    """What a target may name in module: its __all__ if it has one, else its Module classes."""
+    if hasattr(module, "__all__"):
+        return [n for n in module.__all__ if callable(getattr(module, n, None))]
+    return sorted(n for n, v in vars(module).items()
+                  if isinstance(v, type) and issubclass(v, nn.Module) and
+                  v.__module__ == module.__name__)
+
+
 def load(target):
-    """'path/to/file.py:ClassName' or 'package.module:ClassName' -> the class."""
+    """'path/to/file.py:ClassName' or 'package.module:name' -> the class or builder function.
+
+    A builder is any function that returns a model, e.g. tatamikomi.vision.models:resnet18.
+    """
     where, _, cls = target.rpartition(":")
     if not where or not cls:
         raise UserError(f"expected FILE.py:ClassName or module:ClassName, got {target!r}")
@@ -163,26 +184,29 @@ def load(target):
         frames = traceback.extract_tb(e.__traceback__)
         at = f" ({frames[-1].filename}:{frames[-1].lineno})" if frames else ""
         raise UserError(f"{where} did not load: {type(e).__name__}: {e}{at}") from None
-    if not isinstance(getattr(module, cls, None), type):
-        names = sorted(n for n, v in vars(module).items()
-                       if isinstance(v, type) and issubclass(v, nn.Module) and
-                       v.__module__ == module.__name__)
-        raise UserError(f"{where} has no class {cls!r}; its modules: {', '.join(names) or '-'}")
-    return getattr(module, cls)
+    found = getattr(module, cls, None)
+    if not (isinstance(found, type) or isinstance(found, types.FunctionType)):
+        raise UserError(f"{where} has no class {cls!r} (nor a function that builds a model); "
+                        f"its modules: {', '.join(_choices(module)) or '-'}")
+    return found
 
 
 def instantiate(target):
     """load(target)() for the command line: a class that needs arguments is a UserError."""
     cls = load(target)
     try:
-        return cls()
+        model = cls()
     except Exception as e:  # noqa: BLE001 - the user's own __init__
         raise UserError(f"{target}() failed: {type(e).__name__}: {e} (the command line builds "
-                        "the class with no arguments)") from None
+                        "the model with no arguments)") from None
+    if not isinstance(model, nn.Module):
+        raise UserError(f"{target}() returned a {type(model).__name__}, not an nn.Module")
+    return model
 
 
 def add_arguments(p):
-    p.add_argument("model", help="FILE.py:ClassName (instantiated with no arguments)")
+    p.add_argument("model", help="FILE.py:ClassName or module:builder, e.g. "
+                   "tatamikomi.vision.models:resnet18 (called with no arguments)")
     p.add_argument("--input", required=True, type=size,
                    help="input size N,C,H,W, e.g. 1,1,28,28")
     p.add_argument("--dtype", default="float32", choices=["float32", "float64"],
