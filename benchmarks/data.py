@@ -10,7 +10,9 @@ the time is the data pipeline's alone. Three pipelines:
   sample (torchvision is not installable here; this is what its tensor transforms do);
 - ours-tensor: the same Dataset code run with tatamikomi in place of torch;
 - ours-pil: tatamikomi's FashionMNIST with transforms.Compose([RandomCrop, RandomHorizontalFlip,
-  ToTensor, Normalize]) on PIL images, as a torchvision user writes it.
+  ToTensor, Normalize]) on PIL images, as a torchvision user writes it; the loader takes its
+  batch path (each batch cropped and flipped at once, the same draws and pixels);
+- ours-pil-1: the same, one sample at a time through PIL (a Compose subclass has no batch form).
 
 Each side runs in its own process that never loads the other library. Prints the median epoch
 seconds of --repeat epochs per pipeline and the ratios to torch's.
@@ -24,6 +26,7 @@ import time
 from pathlib import Path
 
 MEAN, STD = 0.2860, 0.3530
+PIPELINES = ("torch", "ours-tensor", "ours-pil", "ours-pil-1")
 
 
 def augmented(lib, F, base):
@@ -89,9 +92,13 @@ def side(args):
         import tatamikomi.nn.functional as F
         from tatamikomi.utils import data as D
     lib.manual_seed(0)
-    if args.side == "ours-pil":
+    if args.side.startswith("ours-pil"):
         from tatamikomi.vision import datasets, transforms as T
-        ds = datasets.FashionMNIST(args.data, transform=T.Compose([
+
+        class PerSample(T.Compose):
+            """A Compose that batch_transform does not recognise: no batch path."""
+        compose = T.Compose if args.side == "ours-pil" else PerSample
+        ds = datasets.FashionMNIST(args.data, transform=compose([
             T.RandomCrop(28, padding=2), T.RandomHorizontalFlip(), T.ToTensor(),
             T.Normalize((MEAN,), (STD,))]))
         if args.limit:
@@ -111,13 +118,12 @@ def main():
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--repeat", type=int, default=3, help="epochs per pipeline (median taken)")
     p.add_argument("--limit", type=int, default=None, help="first N images (default: all)")
-    p.add_argument("--side", choices=["torch", "ours-tensor", "ours-pil"], default=None,
-                   help=argparse.SUPPRESS)
+    p.add_argument("--side", choices=PIPELINES, default=None, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.side:
         return side(args)
     results = {}
-    for name in ("torch", "ours-tensor", "ours-pil"):
+    for name in PIPELINES:
         cmd = [sys.executable, __file__, "--side", name, "--data", args.data, "--workers",
                str(args.workers), "--repeat", str(args.repeat)]
         if args.limit:
