@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 from test_models import DOCUMENTED_PARAMS, meta_reference, no_init, quiet_build
+from test_models import one_torch_thread  # noqa: F401 - autouse: PyTorch on one thread
 
 import tatamikomi as tm
 import tatamikomi.nn as nn
