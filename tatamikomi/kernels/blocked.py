@@ -72,9 +72,11 @@ TASKS = 4
 # and reused (as im2col's workspace, and for the same page-fault reason); one sample always fits.
 WORKSPACE_BYTES = 16 << 20
 
-# Below this many multiply-adds a call runs serially: waking the worker threads costs tens of
-# microseconds (the same trade-off as im2col.PARALLEL_MIN).
-PARALLEL_MIN = 1 << 16
+# Below this many multiply-adds a call runs on one thread: waking another costs about 10 us on
+# an idle machine, and hundreds where other jobs hold the cores; 1M multiply-adds take about
+# 40 us on one core. (The chapter's SimpleCNN at batch 1, eval: 1.31 ms a forward with 64K
+# here, 1.13 with every conv on one thread, at load average 5.)
+PARALLEL_MIN = 1 << 20
 
 
 def supports(spec: ConvSpec) -> bool:
