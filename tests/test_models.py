@@ -388,13 +388,28 @@ def test_seeded_builds_repeat():
 
 # ----- the builders' arguments and errors
 
-def test_weights_other_than_none_are_refused_with_the_way_to_load_them():
-    for bad in ("DEFAULT", "IMAGENET1K_V1"):
-        with pytest.raises(NotImplementedError, match="tatamikomi.load"):
-            models.resnet18(weights=bad)
+def test_weights_load_through_the_hub_and_pretrained_true_means_imagenet1k_v1(monkeypatch):
+    from tatamikomi.vision.models import _weights
+    with no_init():
+        saved = models.resnet18().state_dict()
+    asked = []
+
+    def fetch(url, progress=True, check_hash=True):       # the download itself: test_pretrained
+        asked.append(url)
+        return dict(saved)
+    monkeypatch.setattr(_weights, "load_state_dict_from_url", fetch)
+    for weights in ("DEFAULT", models.ResNet18_Weights.IMAGENET1K_V1):
+        model = models.resnet18(weights=weights)
+        np.testing.assert_array_equal(model.fc.weight.detach().numpy(),
+                                      saved["fc.weight"].numpy())
     with pytest.warns(UserWarning, match="'pretrained' is deprecated"):
-        with pytest.raises(NotImplementedError, match=r"resnet18\(weights='DEFAULT'\)"):
-            models.resnet18(pretrained=True)
+        models.resnet18(pretrained=True)
+    assert asked == [models.ResNet18_Weights.IMAGENET1K_V1.url] * 3
+    with pytest.raises(KeyError):                  # torchvision's enum lookup, as there
+        models.resnet18(weights="IMAGENET1K_V9")
+
+
+def test_legacy_pretrained_false_and_positional_arguments():
     with pytest.warns(UserWarning) as record:
         with no_init():
             model = models.resnet18(pretrained=False, progress=False, num_classes=3)

@@ -8,6 +8,7 @@ get_model(name, **kwargs) builds one.
 from . import (densenet, efficientnet, mobilenetv2, mobilenetv3, resnet, shufflenetv2,
                squeezenet, vgg)
 from ._api import get_model, get_model_builder, list_models
+from ._weights import *  # noqa: F403 - ResNet18_Weights and the rest, get_weight
 from .alexnet import AlexNet, alexnet
 from .densenet import DenseNet, densenet121, densenet161, densenet169, densenet201
 from .efficientnet import (EfficientNet, efficientnet_b0, efficientnet_b1, efficientnet_b2,

@@ -1,11 +1,13 @@
 """The model registry (list_models, get_model) and the builders' shared handling of weights=.
 
-No pretrained weights are downloaded here: a builder accepts weights=None (and the legacy
-pretrained=False) and refuses any other value with a message saying how to load weights.
+weights= takes a member of the builder's weights enum, its name or None (and the legacy
+pretrained=True/False); _weights.build downloads torchvision's file through the hub cache.
 """
 import fnmatch
 import functools
 import warnings
+
+from . import _weights
 
 BUILTIN_MODELS = {}
 
@@ -49,17 +51,9 @@ def get_model(name, **config):
     return get_model_builder(name)(**config)
 
 
-def _refuse(builder, weights):
-    raise NotImplementedError(
-        f"{builder}(weights={weights!r}): tatamikomi downloads no pretrained weights. Build "
-        f"{builder}(weights=None), then load weights you saved with tatamikomi.save: "
-        "model.load_state_dict(tatamikomi.load('model.pt')) (reading torchvision's .pth "
-        "files belongs to the interop work)")
-
-
 def builder(fn):
     """Wrap a model builder: torchvision's legacy pretrained= and positional arguments, and
-    a clear refusal of any weights but None."""
+    weights= (an enum member, its name, or None) loaded through _weights.build."""
     name = fn.__name__
 
     @functools.wraps(fn)
@@ -82,16 +76,16 @@ def builder(fn):
                 warnings.warn("The parameter 'pretrained' is deprecated since 0.13 and may be "
                               "removed in the future, please use 'weights' instead.", stacklevel=2)
             if kwargs.pop("pretrained"):
-                _refuse(name, "DEFAULT")
-            warnings.warn("Arguments other than a weight enum or `None` for 'weights' are "
-                          "deprecated since 0.13 and may be removed in the future. The current "
-                          "behavior is equivalent to passing `weights=None`.", stacklevel=2)
-            kwargs["weights"] = None
-        weights = kwargs.pop("weights", None)
-        if weights is not None:
-            _refuse(name, weights)
-        kwargs.pop("progress", None)           # nothing is downloaded: no progress to show
-        return fn(**kwargs)
+                kwargs["weights"], message = _weights.legacy(name)
+                warnings.warn(message, stacklevel=2)
+            else:
+                warnings.warn("Arguments other than a weight enum or `None` for 'weights' are "
+                              "deprecated since 0.13 and may be removed in the future. The "
+                              "current behavior is equivalent to passing `weights=None`.",
+                              stacklevel=2)
+                kwargs["weights"] = None
+        return _weights.build(name, fn, kwargs.pop("weights", None), kwargs.pop("progress", True),
+                              kwargs)
 
     return register_model()(build)
 

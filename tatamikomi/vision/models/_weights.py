@@ -209,11 +209,6 @@ def build(name, fn, weights, progress, kwargs):
     state = weights.get_state_dict(progress=progress, check_hash=True)
     if name.startswith("densenet"):
         state = {(_DENSE_KEY.sub(r"\1\2", k)): v for k, v in state.items()}
-    # files older than BatchNorm's counter (PyTorch 0.4.1) lack it; torch's BatchNorm fills in
-    # 0 for a state_dict without version metadata, and so does this
-    for k, v in model.state_dict().items():
-        if k.endswith("num_batches_tracked") and k not in state:
-            state[k] = v.new_zeros(())
     model.load_state_dict(state)
     if name == "googlenet" and not aux:
         model.aux_logits, model.aux1, model.aux2 = False, None, None
