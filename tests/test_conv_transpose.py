@@ -377,3 +377,15 @@ def test_lazy_conv_is_a_conv_before_and_after():
     m(tm.ones(1, 2, 5, 5))
     assert type(m) is nn.Conv2d and tuple(m.weight.shape) == (4, 2, 3, 3)
     assert not isinstance(nn.ConvTranspose2d(2, 2, 1), nn.Conv2d)     # siblings, as PyTorch's
+
+
+def test_backward_twice_with_retain_graph():
+    """The node keeps what grad_weight reads across backwards (retain_graph), as PyTorch's."""
+    x, w, b = arrays((2, 3, 4, 4), (3, 2, 3, 3), True)
+    (ox, tx), (ow, tw) = pair(x, requires_grad=True), pair(w, requires_grad=True)
+    y, ty = F.conv_transpose2d(ox, ow, stride=2), torch_F.conv_transpose2d(tx, tw, stride=2)
+    for _ in range(2):
+        y.sum().backward(retain_graph=True)
+        ty.sum().backward(retain_graph=True)
+    close(ow.grad, tw.grad, "float64")
+    close(ox.grad, tx.grad, "float64")
