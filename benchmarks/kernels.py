@@ -28,6 +28,11 @@ from tatamikomi.tools import bench
 
 RULES_MD = Path(__file__).with_name("RULES.md")
 
+
+def rules_md(isa):
+    """Where --write-rules writes by default: RULES.md for AVX-512, RULES-<isa>.md otherwise."""
+    return RULES_MD if isa == "avx512" else RULES_MD.with_name(f"RULES-{isa or 'generic'}.md")
+
 # Per rule of kernels.RULES, the shapes it was set on: (label, x, w, stride, padding, dilation,
 # groups). The rule must pick its kernel on each (tests/test_kernels.py checks, as on AVX-512);
 # the shapes it leaves to a later rule are under that rule, most under "default".
@@ -170,8 +175,9 @@ def write_rules(path, names, repeats, rounds):
         body += ["```", ""]
     out = [f"# The measurements behind kernels.RULES ({datetime.date.today().isoformat()})", "",
            "Written by `python benchmarks/kernels.py --write-rules`; do not edit by hand.", "",
-           f"CPU: {cpu()}; AVX-512 {'yes' if _simd.registers_fit() else 'no'} (so the rules "
-           f"{'use' if kernels.blocked.FAST else 'skip'} the register tiles); "
+           f"CPU: {cpu()}; code compiled for {_simd.isa() or 'no vector ISA'} (so the rules "
+           f"{'use' if kernels.blocked.FAST else 'skip'} the register tiles, "
+           f"{kernels.blocked.TILE}); "
            f"{numba.get_num_threads()} Numba threads; float32; ms, the fastest of {repeats}+ "
            f"calls over about 0.3 s, in each of {rounds} rounds through all the shapes.",
            f"The machine is shared and noisy (load average {load:.1f} at the start, "
@@ -207,7 +213,7 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=3,
                         help="--write-rules: time all the shapes this many times, keep the "
                              "fastest")
-    parser.add_argument("--write-rules", nargs="?", const=RULES_MD, metavar="PATH",
-                        help="time the rules' shapes and write them to PATH "
-                             f"(default: {RULES_MD.name} beside this script)")
+    parser.add_argument("--write-rules", nargs="?", const=rules_md(_simd.isa()), metavar="PATH",
+                        help="time the rules' shapes and write them to PATH (default: "
+                             "RULES.md beside this script, RULES-avx2.md for AVX2 code)")
     raise SystemExit(main(parser.parse_args()))
