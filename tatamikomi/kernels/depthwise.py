@@ -89,11 +89,11 @@ def _fwd_run(b0, b1, x, w, y, g):
     KH, KW, sh, sw, dh, dw, pt, pl, OH, OW, k, N, C = g
     H, W = x.shape[2], x.shape[3]
     Hp, Wp = _padded(g, H, W)
-    buf, wide = np.empty((Hp, Wp), x.dtype), np.zeros((OH, Wp), x.dtype)
+    buf, wide = np.zeros((Hp, Wp), x.dtype), np.zeros((OH, Wp), x.dtype)
     bf, yw, M = buf.ravel(), wide.ravel(), OH * Wp
     for nc in range(b0 * N * C // BLOCKS, b1 * N * C // BLOCKS):
         n, c = nc // C, nc % C
-        _fill(buf, x[n, c], pt, pl)
+        _fill(buf, x[n, c], pt, pl)                 # its padding stays zero
         for o in range(c * k, c * k + k):
             if sh == 1 and sw == 1:
                 yw[:] = 0
@@ -146,7 +146,7 @@ def _gx_run(b0, b1, gy, w, gx, g):
 
 @njit
 def _gw_task(x, gy, gw, o, g):
-    """gw[o], summed over the batch; output o reads input channel o // k.
+    """gw[o] of a strided conv, summed over the batch; output o reads input channel o // k.
 
     Lane-wise partial sums acc[tap, oh, ow] += gy * x over n and rows vectorise like the forward
     (a plain dot product would not: fastmath is off); the lanes are summed once per tap at the end.
@@ -155,36 +155,58 @@ def _gw_task(x, gy, gw, o, g):
     """
     KH, KW, sh, sw, dh, dw, pt, pl, OH, OW, k, N = g[:12]
     H, W, T, c = x.shape[2], x.shape[3], KH * KW, o // k
-    unit = sh == 1 and sw == 1
     Hp, Wp = _padded(g, H, W)
-    Wq = Wp if unit else OW
-    acc = np.zeros((T, OH, Wq), x.dtype)
-    wide = np.zeros((OH, Wq), x.dtype)
-    yw = wide.ravel()
-    buf = np.empty((Hp, Wp), x.dtype)
+    acc = np.zeros((T, OH, OW), x.dtype)
+    buf = np.zeros((Hp, Wp), x.dtype)
     for n in range(N):
-        _fill(buf, x[n, c], pt, pl)
-        bf = buf.ravel()
-        _copy(wide[:, :OW], gy[n, o])
+        _fill(buf, x[n, c], pt, pl)                 # its padding stays zero
         for t in range(T):
             i, j = t // KW, t % KW
-            if unit:
-                dst, src = acc[t].ravel(), bf[i * dh * Wq + j * dw:]
-                for q in range(OH * Wq):
-                    dst[q] += yw[q] * src[q]
-            else:
-                for oh in range(OH):
-                    _rows_dot(acc[t, oh], wide[oh], buf[oh * sh + i * dh, j * dw:], sw, OW)
-    cols = np.empty(Wq)                     # the lanes' sums, added up in float64: columns
-    for t in range(T):                      # first (a loop that vectorises), then across
-        cols[:] = 0
-        for oh in range(OH):
-            for q in range(Wq):
-                cols[q] += acc[t, oh, q]
-        total = 0.0
-        for q in range(Wq):
-            total += cols[q]
+            for oh in range(OH):
+                _rows_dot(acc[t, oh], gy[n, o, oh], buf[oh * sh + i * dh, j * dw:], sw, OW)
+    for t in range(T):                      # the lanes' sums, added up in float64
+        lanes, total = acc[t].ravel(), 0.0
+        for q in range(OH * OW):
+            total += lanes[q]
         gw[o, 0, t // KW, t % KW] = total
+
+
+# grad_weight at stride 1 sums over lanes of LANES partial sums (see _gw_unit).
+LANES = 256
+
+
+@njit
+def _gw_unit(x, gy, gw, o, g, X, G, acc):
+    """gw[o] of a stride-1 conv: every sample's padded plane stacked into X and its gy, laid out
+    wide (Wp per row, zero in the junk columns and rows), into G, so that each tap is ONE loop
+    over the whole batch, q in [0, N * Hp * Wp): gw[o, tap] = sum of G[q] * X[q + offset(tap)].
+    The loop adds into LANES lane-wise partial sums, which vectorise (fastmath is off), summed
+    in float64 at the end. A loop per sample and tap cost more than its work on small planes
+    (MobileNetV2's 960 x 2x2 and 576 x 4x4 planes at batch 64: 33 -> 8.4 and 21 -> 6.2 ms,
+    one thread).
+    Shapes: x (N, C, H, W), gy (N, O, OH, OW) -> gw (O, 1, KH, KW); X ((N + 1) * Hp * Wp,), G
+    (N * Hp * Wp,) zero outside what this writes; acc (LANES,).
+    """
+    KH, KW, _, _, dh, dw, pt, pl, OH, OW, k, N = g[:12]
+    H, W, c = x.shape[2], x.shape[3], o // k
+    Hp, Wp = _padded(g, H, W)
+    S = Hp * Wp
+    for n in range(N):
+        _fill(X[n * S:(n + 1) * S].reshape(Hp, Wp), x[n, c], pt, pl)
+        _fill(G[n * S:(n + 1) * S].reshape(Hp, Wp), gy[n, o], 0, 0)
+    M = N * S
+    for i in range(KH):
+        for j in range(KW):
+            src = X[i * dh * Wp + j * dw:]
+            acc[:] = 0
+            for q0 in range(0, M, LANES):
+                a, b = G[q0:q0 + LANES], src[q0:q0 + LANES]
+                for q in range(min(LANES, M - q0)):
+                    acc[q] += a[q] * b[q]
+            total = 0.0
+            for q in range(LANES):
+                total += acc[q]
+            gw[o, 0, i, j] = total
 
 
 @njit
@@ -198,8 +220,9 @@ def _padded(g, H, W):
 
 @njit
 def _fill(buf, plane, pt, pl):
-    """buf = zeros with the plane copied in at (pt, pl). Shapes: buf (Hp, Wp), plane (H, W)."""
-    buf[:] = 0
+    """Copy the plane into buf at (pt, pl); the rest of buf, its padding, is left as it is
+    (zero, never written: zeroing a 4x4 plane's 7x6 buffer for each sample wrote 2.6x what
+    the copy writes). Shapes: buf (Hp, Wp), plane (H, W)."""
     for h in range(plane.shape[0]):
         for w in range(plane.shape[1]):
             buf[pt + h, pl + w] = plane[h, w]
@@ -207,8 +230,16 @@ def _fill(buf, plane, pt, pl):
 
 @njit
 def _gw_run(o0, o1, x, gy, gw, g):
-    for o in range(o0, o1):
-        _gw_task(x, gy, gw, o, g)
+    if g[2] == 1 and g[3] == 1:                 # stride 1: the whole batch in one stack
+        Hp, Wp = _padded(g, x.shape[2], x.shape[3])
+        S = Hp * Wp
+        X, G = np.zeros((g[11] + 1) * S, x.dtype), np.zeros(g[11] * S, x.dtype)
+        acc = np.empty(LANES, x.dtype)
+        for o in range(o0, o1):
+            _gw_unit(x, gy, gw, o, g, X, G, acc)
+    else:
+        for o in range(o0, o1):
+            _gw_task(x, gy, gw, o, g)
 
 
 def _run(op, a, b, out, spec):
