@@ -227,3 +227,35 @@ def test_summary_rows_of_a_model_called_with_tuple_outputs_in_training():
     assert not any(r.name.startswith("aux") for r in table.rows)
     assert isinstance(receptive.forward(model, (1, 3, 64, 64))[1], tm.Tensor)
     assert np.isfinite(table.total_macs)
+
+
+@pytest.mark.parametrize("layer", [
+    lambda: nn.ConvTranspose2d(4, 4, 4, stride=2, padding=1),               # DCGAN's
+    lambda: nn.ConvTranspose2d(4, 4, 3, stride=2, padding=1, output_padding=1),
+    lambda: nn.ConvTranspose2d(4, 4, 3, stride=3, padding=2, dilation=2),
+    lambda: nn.ConvTranspose2d(4, 4, (5, 2), stride=(1, 2)),
+], ids=["4x4_s2_p1", "3x3_s2_op1", "dilated_s3", "5x2_s(1,2)"])
+def test_fields_of_transposed_convs_match_the_gradient(layer):
+    up = layer()
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), up).eval()
+    rf = receptive_field(model, (1, 1, 9, 9))
+    extent, centre, u = gradient_extent(model, (1, 1, 9, 9))
+    assert extent == rf.size
+    # the windows of neighbouring output units step by j/s only on average: with stride s they
+    # alternate around start + u*jump by at most (s - 1)/(2s) input units
+    for c, s0, i, j, s in zip(centre, rf.start, u, rf.jump, up.stride):
+        assert abs(c - (s0 + i * j)) <= (s - 1) / (2 * s) + 1e-12
+
+
+def test_summary_counts_transposed_and_1d_convs_and_fields_cross_1d_pools():
+    gen = nn.Sequential(nn.ConvTranspose2d(100, 64, 4, 1, 0), nn.ReLU(),
+                        nn.ConvTranspose2d(64, 3, 4, 2, 1))
+    rows = summary(gen, (2, 100, 1, 1)).rows
+    # a transposed conv does its conv's grad_input: N*C*H*W*(O/groups)*KH*KW multiply-adds
+    assert [r.macs for r in rows] == [2 * 100 * 1 * 1 * 64 * 16, 0, 2 * 64 * 4 * 4 * 3 * 16]
+    net = nn.Sequential(nn.Conv1d(1, 8, 5, stride=2), nn.ReLU(), nn.MaxPool1d(2),
+                        nn.Conv1d(8, 8, 3))
+    rows = summary(net, (2, 1, 64)).rows
+    assert [r.macs for r in rows] == [2 * 8 * 30 * 5, 0, 0, 2 * 8 * 13 * 8 * 3]
+    # widths by hand: 5 (jump 2), pool 2/2: 5 + 2 = 7 (jump 4), 3 taps: 7 + 2*4 = 15
+    assert [r.rf for r in rows] == [(1, 5), (1, 5), (1, 7), (1, 15)]

@@ -7,6 +7,11 @@ conv or pooling node with kernel k, stride s, dilation d and leading padding p m
     k_eff = d*(k - 1) + 1,  r' = r + (k_eff - 1)*j,  j' = j*s,  start' = start + ((k_eff-1)/2 - p)*j
 (Araujo, Norris & Sim, "Computing receptive fields of convolutional neural networks", 2019).
 
+A transposed conv runs that map backwards: output unit u gathers input units
+i = (u + p - t*d) / s over its taps t, so j' = j/s, start' = start + (p - (k_eff-1)/2)*j/s, and
+r' = r + (m - 1)*j with m the most input units one output unit gathers (ceil(k/s) when d = 1);
+with s > 1 the windows alternate around that line by up to (s - 1)/(2s) input units.
+
 A global feature (a mean over the map, or a 1x1 map) multiplied or added back onto a spatial map,
 as squeeze-and-excitation does, lets every unit see the whole input: such fields are marked
 `whole`, and size, jump and start keep describing the local path.
@@ -17,7 +22,7 @@ from .. import zeros
 from ..autograd import enable_grad
 from ..ops import movement
 from ..ops import pool as P
-from ..ops.conv import Conv2d, IntConv2d
+from ..ops.conv import Conv2d, ConvTranspose2d, IntConv2d
 from ..ops.layers import Linear
 from ..ops.matmul import MatMul
 from ..ops.reduce import Extreme, Mean, Sum
@@ -57,6 +62,26 @@ def _window(rf, kernel, stride, pad_lo, dilation):
         jump.append(j * s)
         start.append(s0 + ((k_eff - 1) / 2 - p) * j)
     return ReceptiveField(tuple(size), tuple(jump), tuple(start), whole=rf.whole)
+
+
+def _transposed_window(rf, kernel, stride, pad_lo, dilation):
+    """One transposed conv node: the module docstring's formulas, per axis."""
+    size, jump, start = [], [], []
+    for r, j, s0, k, s, p, d in zip(rf.size, rf.jump, rf.start, kernel, stride, pad_lo, dilation):
+        k_eff = d * (k - 1) + 1
+        most = max(sum((u + p - t * d) % s == 0 for t in range(k)) for u in range(s))
+        size.append(r + (most - 1) * j)
+        jump.append(j / s)
+        start.append(s0 + (p - (k_eff - 1) / 2) * j / s)
+    return ReceptiveField(tuple(size), tuple(jump), tuple(start), whole=rf.whole)
+
+
+def _unit_axis_only(x_shape, shape):
+    """A reshape that only adds or drops a size-1 height (the 1-d layers' trip through 2-d)."""
+    a, b = tuple(x_shape), tuple(shape)
+    longer, shorter = (a, b) if len(a) > len(b) else (b, a)
+    return (len(longer) == len(shorter) + 1 and len(longer) >= 3 and longer[-2] == 1
+            and longer[:-2] + longer[-1:] == shorter)
 
 
 def _merge(rfs, what):
@@ -111,6 +136,11 @@ def _node_rf(node, ins, shape):
     if isinstance(node, (Conv2d, IntConv2d)):
         sp = node.spec
         return _window(rf, sp.kernel_size, sp.stride, sp.padding[::2], sp.dilation)
+    if isinstance(node, ConvTranspose2d):
+        sp = node.spec
+        return _transposed_window(rf, sp.kernel_size, sp.stride, sp.padding[::2], sp.dilation)
+    if isinstance(node, movement.Reshape) and _unit_axis_only(x.shape, shape):
+        return rf
     if isinstance(node, (P.MaxPool2d, P.AvgPool2d)):
         kernel, stride, padding, dilation, _ = node.geom    # ceil_mode only clips the last unit
         return _window(rf, kernel, stride, padding, dilation)

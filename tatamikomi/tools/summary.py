@@ -13,7 +13,8 @@ from pathlib import Path
 
 from .. import dtypes, nn
 from ..cli import UserError, size
-from ..ops.conv import Conv2d
+from ..nn.conv import _ConvNd
+from ..ops.conv import Conv2d, ConvTranspose2d
 from ..ops.movement import Reshape
 from . import receptive
 
@@ -95,17 +96,19 @@ class Summary:
 
 
 def _conv_node(node):
-    """The Conv2d node among node and the squeezes of an unbatched call that it reshapes."""
+    """The conv node (either direction, 1-d or 2-d) among node and the squeezes of an unbatched
+    or 1-d call that reshape it; its spec counts the work either way (a transposed conv runs
+    its spec's grad_input, the same multiply-adds)."""
     while isinstance(node, Reshape):
         node = node.inputs[0]._node
-    return node if isinstance(node, Conv2d) else None
+    return node if isinstance(node, (Conv2d, ConvTranspose2d)) else None
 
 
 def _row(name, module, returned, new_params, x, cache):
     """A Row for one call: shape, params, MACs (conv from the traced spec), kernel, field."""
     macs, kernel, out = 0, None, returned.tensor
     conv = _conv_node(returned._node)
-    if isinstance(module, nn.Conv2d) and conv is not None:
+    if isinstance(module, _ConvNd) and conv is not None:
         macs, kernel = conv.spec.macs, conv.kernel.__name__.rsplit(".", 1)[-1]
     elif isinstance(module, nn.Linear):
         macs = out.numel() * module.in_features      # out.numel() = N * out_features
