@@ -268,6 +268,13 @@ class Tensor:
         node.hooks.append((hook, self._weak(), _last))
         return _Handle(node.hooks, node.hooks[-1])
 
+    def share_memory_(self):
+        """Move the data into shared memory, so tensors sent to other processes share it."""
+        return _above("multiprocessing", "share_")(self)
+
+    def is_shared(self):
+        return _above("multiprocessing", "is_shared")(self)
+
     def retain_grad(self):
         """Keep this non-leaf's gradient in .grad after backward, as a leaf's is."""
         if not self._requires_grad:

@@ -128,3 +128,15 @@ def test_forcing_a_conv_kernel_in_one_thread_leaves_the_others_to_the_rules():
         done.set()
         t.join()
     assert mine is not kernels.KERNELS["direct"] and mine is kernels.rule(spec).kernel
+
+
+def test_share_memory_moves_tensors_and_modules_into_shared_memory():
+    t = tm.arange(6.0)
+    assert not t.is_shared()
+    assert t.share_memory_() is t and t.is_shared()
+    assert t.tolist() == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+    model = tm.nn.Linear(3, 2)
+    before = model.weight.detach().numpy().copy()
+    assert model.share_memory() is model
+    assert all(p.is_shared() for p in model.parameters())
+    np.testing.assert_array_equal(model.weight.detach().numpy(), before)

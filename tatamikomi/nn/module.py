@@ -3,7 +3,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-from .. import dtypes
+from .. import dtypes, multiprocessing
 from ..autograd import no_grad
 from ..device import check as check_device
 from ..dtypes import invalid_arguments, type_name
@@ -485,8 +485,9 @@ class Module:
         setattr(parent, name, module)
 
     def share_memory(self):
-        """Nothing to do: the arrays already live in this process's memory (no workers)."""
-        return self
+        """Move parameters, their gradients and buffers into shared memory (Hogwild training:
+        worker processes given this module update one set of weights)."""
+        return multiprocessing.share_module(self)
 
     # ----- printing
     def extra_repr(self):

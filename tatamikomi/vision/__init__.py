@@ -1,2 +1,2 @@
 """torchvision's surface for tatamikomi: `import tatamikomi.vision as torchvision`."""
-from . import datasets, models, ops, transforms
+from . import datasets, models, ops, transforms, utils
