@@ -231,3 +231,39 @@ def test_cifar_style_script_runs_alike():
             assert a == b
         else:
             assert math.isclose(a, b, rel_tol=1e-4, abs_tol=1e-6)
+
+
+def _hogwild_worker(model, rank, steps):
+    """pytorch/examples mnist_hogwild's train(): each process steps the shared model."""
+    tm.manual_seed(10 + rank)
+    optimizer = tm.optim.SGD(model.parameters(), lr=0.1)
+    data = tm.utils.data.TensorDataset(tm.randn(32, 1, 8, 8), tm.randint(0, 3, (32,)))
+    loader = tm.utils.data.DataLoader(data, batch_size=8, shuffle=True)
+    model.train()
+    for _ in range(steps):
+        for x, y in loader:
+            optimizer.zero_grad()
+            loss = tm.nn.functional.nll_loss(model(x), y)
+            loss.backward()
+            optimizer.step()
+
+
+def test_mnist_hogwild_trains_one_shared_model_from_two_processes():
+    import tatamikomi.multiprocessing as mp
+    nn = tm.nn
+    tm.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Dropout2d(0.1), nn.Flatten(),
+                          nn.Linear(4 * 6 * 6, 3), nn.LogSoftmax(dim=1))
+    model.share_memory()
+    before = [p.detach().numpy().copy() for p in model.parameters()]
+    processes = []
+    for rank in range(2):
+        p = mp.Process(target=_hogwild_worker, args=(model, rank, 2))
+        p.start()
+        processes.append(p)
+    for p in processes:
+        p.join(60)
+        assert p.exitcode == 0
+    after = [p.detach().numpy() for p in model.parameters()]
+    # both workers' steps landed in the parent's (shared) weights
+    assert all(not np.array_equal(a, b) for a, b in zip(after, before))
