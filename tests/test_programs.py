@@ -267,3 +267,63 @@ def test_mnist_hogwild_trains_one_shared_model_from_two_processes():
     after = [p.detach().numpy() for p in model.parameters()]
     # both workers' steps landed in the parent's (shared) weights
     assert all(not np.array_equal(a, b) for a, b in zip(after, before))
+
+
+def dcgan(L, steps=2, nz=8, ngf=4, ndf=4):
+    """pytorch/examples dcgan's main.py calls at small widths: 16x16 images, two steps."""
+    nn = L.nn
+    L.backends.cudnn.benchmark = True
+    device = L.device("cpu" if not L.cuda.is_available() else "cuda")
+
+    def weights_init(m):
+        classname = m.__class__.__name__
+        if classname.find("Conv") != -1:
+            nn.init.normal_(m.weight, 0.0, 0.02)
+        elif classname.find("BatchNorm") != -1:
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+
+    netG = nn.Sequential(
+        nn.ConvTranspose2d(nz, ngf * 4, 4, 1, 0, bias=False), nn.BatchNorm2d(ngf * 4), nn.ReLU(True),
+        nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf * 2),
+        nn.ReLU(True),
+        nn.ConvTranspose2d(ngf * 2, 3, 4, 2, 1, bias=False), nn.Tanh()).to(device)
+    netD = nn.Sequential(
+        nn.Conv2d(3, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, inplace=True),
+        nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 2),
+        nn.LeakyReLU(0.2, inplace=True),
+        nn.Conv2d(ndf * 2, 1, 4, 1, 0, bias=False), nn.Sigmoid()).to(device)
+    L.manual_seed(999)
+    netG.apply(weights_init)
+    netD.apply(weights_init)
+    criterion = nn.BCELoss()
+    fixed_noise = L.randn(4, nz, 1, 1, device=device)
+    optD = L.optim.Adam(netD.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    optG = L.optim.Adam(netG.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    real = L.rand(4, 3, 16, 16) * 2 - 1
+    record = []
+    for _ in range(steps):
+        netD.zero_grad()
+        label = L.full((4,), 1.0, dtype=real.dtype, device=device)
+        errD_real = criterion(netD(real).view(-1), label)
+        errD_real.backward()
+        noise = L.randn(4, nz, 1, 1, device=device)
+        fake = netG(noise)
+        label.fill_(0.0)
+        output = netD(fake.detach()).view(-1)
+        errD_fake = criterion(output, label)
+        errD_fake.backward()
+        optD.step()
+        netG.zero_grad()
+        label.fill_(1.0)
+        errG = criterion(netD(fake).view(-1), label)
+        errG.backward()
+        optG.step()
+        record += [errD_real.item(), errD_fake.item(), errG.item(), output.mean().item()]
+    with L.no_grad():
+        record.append(netG(fixed_noise).detach().abs().mean().item())
+    return record
+
+
+def test_dcgan_trains_alike():
+    np.testing.assert_allclose(dcgan(tm), dcgan(torch), rtol=1e-4)
