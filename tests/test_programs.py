@@ -192,7 +192,7 @@ def test_fast_neural_style_network_trains_alike():
 
 def cifar_script(L, steps=3):
     """A CIFAR-style script's calls on random 32x32 images (no files: no CIFAR copy here)."""
-    nn, F = L.nn, L.nn.functional
+    nn = L.nn
     L.manual_seed(3)
     model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
                           nn.MaxPool2d(2), nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(),
@@ -208,7 +208,7 @@ def cifar_script(L, steps=3):
     wave = (L.sin(xs / 5) * L.cos(ys / 7)).abs()          # a fixed brightness pattern
     noise = L.normal(0.0, 0.05, size=(16, 3, 32, 32))
     record = []
-    for step in range(steps):
+    for _ in range(steps):
         flip = L.rand(16) < 0.5                          # random horizontal flips
         batch = L.where(flip.view(-1, 1, 1, 1), images.flip(3), images) * (0.8 + 0.2 * wave)
         batch = batch + noise
@@ -284,7 +284,8 @@ def dcgan(L, steps=2, nz=8, ngf=4, ndf=4):
             nn.init.zeros_(m.bias)
 
     netG = nn.Sequential(
-        nn.ConvTranspose2d(nz, ngf * 4, 4, 1, 0, bias=False), nn.BatchNorm2d(ngf * 4), nn.ReLU(True),
+        nn.ConvTranspose2d(nz, ngf * 4, 4, 1, 0, bias=False), nn.BatchNorm2d(ngf * 4),
+        nn.ReLU(True),
         nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf * 2),
         nn.ReLU(True),
         nn.ConvTranspose2d(ngf * 2, 3, 4, 2, 1, bias=False), nn.Tanh()).to(device)
