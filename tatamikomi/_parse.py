@@ -43,3 +43,12 @@ def unpack(fn, name, items):
             raise TypeError(f"{fn}(): argument '{name}' failed to unpack the object at pos {i + 1} "
                             f"with error \"{OVERFLOW}\n\"")
     return tuple(int(s) for s in items)
+
+
+def dim(d, ndim):
+    """A dim index made non-negative, with PyTorch's IndexError when out of range."""
+    lo, hi = -max(ndim, 1), max(ndim, 1) - 1
+    if not lo <= d <= hi:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{lo}, {hi}], "
+                         f"but got {d})")
+    return d % max(ndim, 1)

@@ -2,19 +2,18 @@
 import builtins
 import collections
 import re
-import sys
-import warnings
-import weakref
 
 import numpy as np
 
 from . import dtypes
+from ._parse import dim as _dim
 from ._parse import int_tuple, is_int
 from ._print import tensor_repr
 from .autograd import backward, is_grad_enabled
 from .device import check as _check_device
 from .device import device as _device
-from .kernels import mt19937, sampling
+from ._tensor_draws import Draws
+from ._tensor_more import Facts, Hooks
 
 LEAF_INPLACE = "a leaf Variable that requires grad is being used in an in-place operation."
 NUMPY_GRAD = "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
@@ -35,15 +34,6 @@ class Size(tuple):
 
     def numel(self):
         return int(np.prod(self, dtype=np.int64))
-
-
-def _dim(d, ndim):
-    """A dim index made non-negative, with PyTorch's IndexError when out of range."""
-    lo, hi = -max(ndim, 1), max(ndim, 1) - 1
-    if not lo <= d <= hi:
-        raise IndexError(f"Dimension out of range (expected to be in range of [{lo}, {hi}], "
-                         f"but got {d})")
-    return d % max(ndim, 1)
 
 
 def _shape_arg(fn, shape, name="shape"):
@@ -70,7 +60,7 @@ def _index(i):
     return i
 
 
-class Tensor:
+class Tensor(Facts, Hooks, Draws):
     """An n-dimensional array that can record the ops applied to it for backward."""
 
     __array_ufunc__ = None          # make NumPy defer `ndarray * Tensor` to our reflected ops
@@ -147,49 +137,6 @@ class Tensor:
     def device(self):
         return _device("cpu")
 
-    @property
-    def is_cuda(self):
-        return False
-
-    is_xpu = is_mps = is_sparse = is_quantized = is_meta = is_cuda      # only the CPU is here
-
-    def element_size(self):
-        return self.array.itemsize
-
-    @property
-    def itemsize(self):
-        return self.array.itemsize
-
-    @property
-    def nbytes(self):
-        return self.array.nbytes
-
-    def stride(self, dim=None):
-        """Strides in elements, as PyTorch counts them (NumPy counts bytes)."""
-        s = tuple(b // self.array.itemsize for b in self.array.strides)
-        return s if dim is None else s[_dim(dim, self.ndim)]
-
-    def data_ptr(self):
-        return self.array.ctypes.data
-
-    def type_as(self, other):
-        return self.type(other.dtype)
-
-    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
-        return _new("tensor", self, dtype, requires_grad, data)
-
-    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
-        return _new("zeros", self, dtype, requires_grad, *size)
-
-    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
-        return _new("ones", self, dtype, requires_grad, *size)
-
-    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
-        return _new("empty", self, dtype, requires_grad, *size)
-
-    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
-        return _new("full", self, dtype, requires_grad, size, fill_value)
-
     def is_floating_point(self):
         return self.dtype.is_floating_point
 
@@ -254,51 +201,6 @@ class Tensor:
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         backward(self, gradient, retain_graph, create_graph, inputs=inputs)
-
-    def register_hook(self, hook, _last=False):
-        """Call hook(grad) when this tensor's gradient is computed; it may return a new one."""
-        if not self._requires_grad:
-            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        node = self.grad_fn
-        if node is None:
-            self.__dict__.setdefault("_hooks", []).append(hook)
-            return _Handle(self._hooks, hook)
-        if node.hooks is None:
-            node.hooks = []
-        node.hooks.append((hook, self._weak(), _last))
-        return _Handle(node.hooks, node.hooks[-1])
-
-    def share_memory_(self):
-        """Move the data into shared memory, so tensors sent to other processes share it."""
-        return _above("multiprocessing", "share_")(self)
-
-    def is_shared(self):
-        return _above("multiprocessing", "is_shared")(self)
-
-    def retain_grad(self):
-        """Keep this non-leaf's gradient in .grad after backward, as a leaf's is."""
-        if not self._requires_grad:
-            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
-        if self.grad_fn is None or self.__dict__.get("_retains"):
-            return
-        self._retains = True
-        ref = weakref.ref(self)
-
-        def keep(g):
-            t = ref()
-            if t is not None:
-                t.grad = g.detach() if t.grad is None else t.grad + g
-        self.register_hook(keep, _last=True)
-
-    @property
-    def retains_grad(self):
-        return builtins.bool(self.__dict__.get("_retains"))
-
-    def _weak(self):
-        """A stand-in the node's hooks can hold without keeping self alive."""
-        t = Tensor._make(self.array)
-        t._slot = self._slot
-        return t
 
     def item(self):
         if self.array.size != 1:
@@ -715,107 +617,6 @@ class Tensor:
     def relu_(self):
         self._check_inplace()
         return self._assign(self._alias().relu())
-
-    # ----- random draws: PyTorch's values and order (kernels/sampling.py)
-    def _draw(self, fill, *args, generator=None, floating=None):
-        """fill(engine, array, *args) in place; floating names the kernel ints lack."""
-        self._check_inplace()
-        if floating and not self.dtype.is_floating_point:
-            raise NotImplementedError(f"\"{floating}\" not implemented for "
-                                      f"'{self.dtype.torch_name}'")
-        engine = mt19937.DEFAULT if generator is None else generator._engine
-        fill(engine, self.array, *args)
-        self._bump()
-        return self
-
-    def uniform_(self, a=0.0, b=1.0, *, generator=None):
-        if a > b:
-            raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found "
-                               f"from={a:g} > to={b:g}")
-        return self._draw(sampling.uniform_, a, b, generator=generator,
-                          floating="check_uniform_bounds")
-
-    def normal_(self, mean=0.0, std=1.0, *, generator=None):
-        if std < 0:
-            raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
-        return self._draw(sampling.normal_, mean, std, generator=generator,
-                          floating="normal_kernel_cpu")
-
-    def bernoulli_(self, p=0.5, *, generator=None):
-        if isinstance(p, Tensor):
-            if not ((p.array >= 0) & (p.array <= 1)).all():
-                raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.  "
-                                   "(Could this error message be improved?  If so, please "
-                                   "report an enhancement request to PyTorch.)")
-            p = np.broadcast_to(p.array, self.array.shape)
-        elif not 0 <= p <= 1:
-            raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p:g}")
-        return self._draw(sampling.bernoulli_, p, generator=generator)
-
-    def exponential_(self, lambd=1.0, *, generator=None):
-        if not self.dtype.is_floating_point:
-            raise RuntimeError(f"Exponential distribution is a continuous probability "
-                               f"distribution. dtype must be a floating point but you specified "
-                               f"{self.dtype.torch_name}")
-        if not lambd > 0:
-            raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd:g}")
-        return self._draw(sampling.exponential_, lambd, generator=generator)
-
-    def random_(self, *bounds, generator=None):
-        """random_(): the dtype's whole range; random_(to), random_(from, to): [from, to)."""
-        if not bounds:
-            return self._draw(sampling.random_full_, generator=generator)
-        low, high = (0,) + bounds if len(bounds) == 1 else bounds
-        if high is None:                    # up to the dtype's largest exact integer
-            high = sampling.FULL_RANGE[self.array.dtype] - (not self.dtype.is_floating_point)
-        if low >= high:
-            raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got "
-                               f"from={low} >= to={high}")
-        _random_bounds(self.dtype, low, high)
-        return self._draw(sampling.random_, low, high, generator=generator)
-
-def _new(factory, like, dtype, requires_grad, *args):
-    """x.new_zeros(...) and friends: the factory, with x's dtype unless one is given."""
-    return _above("creation", factory)(*args, dtype=dtype or like.dtype,
-                                       requires_grad=requires_grad)
-
-
-def _random_bounds(dt, low, high):
-    """PyTorch's limits on random_(from, to): errors for integers, a warning for floats."""
-    if dt.is_floating_point:
-        digits = {2: 11, 4: 24, 8: 53}[dt.itemsize]
-        for name, v in (("from", low), ("to - 1", high - 1)):
-            if not -2 ** digits <= v <= 2 ** digits:
-                warnings.warn(f"{name} is out of bounds [-(2^{digits}), 2^{digits}]. Due to "
-                              f"precision limitations {dt.c_name} can support discrete uniform "
-                              f"distribution only within this range. This warning will become "
-                              f"an error in version 1.7 release, please fix the code in "
-                              f"advance", stacklevel=3)
-        return
-    info = np.iinfo(dt.np) if dt != dtypes.bool else np.iinfo(np.uint8)
-    top = 1 if dt == dtypes.bool else info.max
-    if low < info.min:
-        raise RuntimeError(f"from is out of bounds for {dt.c_name}")
-    if high - 1 > top:
-        raise RuntimeError(f"to - 1 is out of bounds for {dt.c_name}")
-
-
-def _above(module, name):
-    """A name from a module above this one (creation, random), loaded by the time it is used:
-    looked up, not imported, so the package keeps its one import cycle."""
-    return getattr(sys.modules[f"tatamikomi.{module}"], name)
-
-
-class _Handle:
-    """What register_hook returns: remove() takes the hook off again."""
-
-    def __init__(self, hooks, entry):
-        self.hooks, self.entry = hooks, entry
-
-    def remove(self):
-        if self.entry in self.hooks:
-            self.hooks.remove(self.entry)
-
 
 def _rebuild(array, requires_grad):
     return Tensor._make(array, requires_grad=requires_grad)

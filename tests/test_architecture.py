@@ -9,6 +9,7 @@ LAYERS = {                      # top-level module or package -> layer; lower la
     "backends": 0, "kernels": 0,
     "dtypes": 1, "device": 1, "random": 1, "autograd": 1, "tensor": 1, "ops": 1,
     "creation": 1, "functions": 1, "_print": 1, "_parse": 1, "serialization": 1, "__init__": 1,
+    "_tensor_draws": 1, "_tensor_more": 1,
     "_settings": 1, "accelerator": 1, "amp": 1, "jit": 1, "multiprocessing": 1,
     "safetensors": 1,
     "nn": 2,
