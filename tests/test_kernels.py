@@ -217,6 +217,18 @@ def test_add_bias_in_place(size, dtype):
     np.testing.assert_array_equal(y, ref)
 
 
+@pytest.mark.parametrize("size", [5, 1 << 19])                # serial and on every thread
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_scale_shift_is_numpys_per_channel_affine(size, dtype):
+    from tatamikomi.kernels import elementwise
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, size)).astype(dtype)
+    a, b = (rng.standard_normal(3).astype(dtype) for _ in range(2))
+    out = elementwise.scale_shift(x, a, b)
+    assert out.dtype == dtype and not np.shares_memory(out, x)
+    np.testing.assert_array_equal(out, x * a[None, :, None] + b[None, :, None])
+
+
 @pytest.mark.parametrize("name", list(kernels.KERNELS))
 def test_float32_stays_float32_and_fresh(name):
     kernel = kernels.KERNELS[name]

@@ -68,3 +68,26 @@ def add_bias(y, b):
     else:
         run_tasks(_add_bias, y.shape[0] * y.shape[1], y, b)
     return y
+
+
+@njit
+def _scale_shift(no0, no1, x, a, b, y):
+    C = x.shape[1]
+    for no in range(no0, no1):
+        src, dst, s, t = x[no // C, no % C], y[no // C, no % C], a[no % C], b[no % C]
+        for q in range(src.size):
+            dst[q] = src[q] * s + t
+
+
+def scale_shift(x, a, b):
+    """x * a + b per channel in one pass on every thread: batch norm in eval mode, a and b
+    folded from its statistics and affine (NumPy's 4 single-threaded passes over a ResNet-18
+    stem's 64x64x112x112 took 86 ms). Rounds the product, then the sum, as NumPy does.
+    Shapes: x (N, C, P), a and b (C,) -> (N, C, P).
+    """
+    if not _fast(x, a, b):
+        return x * a.reshape(1, -1, 1) + b.reshape(1, -1, 1)
+    y = np.empty_like(x)
+    run_tasks(_scale_shift, x.shape[0] * x.shape[1], x, a, b, y,
+              parallel=x.size >= PARALLEL_MIN)
+    return y
