@@ -21,15 +21,20 @@ def _fast(*arrays):
 
 # relu keeps NaN (as clamp_min does), and its gradient is PyTorch's threshold_backward:
 # 0 where y <= 0, gy elsewhere, so an inf gy times a zero mask gives 0, not NaN.
+# The loops index slices from 0: with range(i0, i1) the index might be negative as far as Numba
+# knows, its wraparound test stays in the loop, and the loop does not vectorise (relu backward
+# at 64x32x28x28: 2.4 ms a call on each of 2 threads, against 0.85 on Numba's pool before).
 @njit
 def _relu(i0, i1, a, y):
-    for i in range(i0, i1):
+    a, y = a[i0:i1], y[i0:i1]
+    for i in range(a.size):
         y[i] = 0 if a[i] < 0 else a[i]
 
 
 @njit
 def _relu_grad(i0, i1, gy, y, gx):
-    for i in range(i0, i1):
+    gy, y, gx = gy[i0:i1], y[i0:i1], gx[i0:i1]
+    for i in range(gy.size):
         gx[i] = 0 if y[i] <= 0 else gy[i]
 
 
