@@ -11,7 +11,7 @@ LAYERS = {                      # top-level module or package -> layer; lower la
     "creation": 1, "functions": 1, "_print": 1, "_parse": 1, "serialization": 1, "__init__": 1,
     "_tensor_draws": 1, "_tensor_more": 1,
     "_settings": 1, "accelerator": 1, "amp": 1, "jit": 1, "multiprocessing": 1,
-    "safetensors": 1,
+    "safetensors": 1, "distributed": 1,
     "nn": 2,
     "optim": 3, "utils": 3, "vision": 3, "onnx": 3, "hub": 3,
     "tools": 4, "cli": 4, "__main__": 4,
