@@ -1,7 +1,8 @@
 """Whole models, tatamikomi vs PyTorch: one SGD training step, and eval-mode inference at batch 1
 (latency) and 64 (throughput), same weights, each library in its own process.
 
-    python benchmarks/models.py [--repeats 5] [--only resnet18] [--avx2] [--profile CASE]
+    python benchmarks/models.py [--repeats 5] [--only resnet18] [--avx2] [--threads 1]
+                                [--profile CASE]
 
 Training: ResNet-18 and MobileNetV2 on CIFAR-sized input (64 x 3 x 32 x 32), SGD with momentum,
 forward, backward and update. Inference under no_grad in eval mode: the chapter's SimpleCNN
@@ -151,12 +152,14 @@ def call(lib, model, x, target, what):
     return train
 
 
-def child(lib_name, d, only, repeats, profile):
+def child(lib_name, d, only, repeats, profile, threads):
     """Time every case with one library; torch also writes the initial weights for ours."""
     if lib_name == "torch":
         import torch as lib
     else:
         import tatamikomi as lib
+    if threads:
+        lib.set_num_threads(threads)
     lib.manual_seed(0)
     names = sorted({m for case, m, _, _ in CASES if not only or only in case})
     models = {}
@@ -206,10 +209,14 @@ def main(argv=None):
     p.add_argument("--avx2", action="store_true",
                    help="compile AVX2 code and hold PyTorch to AVX2")
     p.add_argument("--profile", metavar="CASE", help="cProfile one call of our CASE")
+    p.add_argument("--threads", type=int, default=0,
+                   help="threads for both (default: each library's own, the machine's cores); "
+                        "1 compares the kernels where other jobs hold cores, which stalls "
+                        "every parallel region waiting for a thread to be scheduled")
     p.add_argument("--child", nargs=2, metavar=("LIB", "DIR"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
-        return child(*args.child, args.only, args.repeats, args.profile)
+        return child(*args.child, args.only, args.repeats, args.profile, args.threads)
     from tatamikomi import HEAP_ENV
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory() as d:
@@ -219,6 +226,8 @@ def main(argv=None):
         res = {}
         for lib in ("torch", "tatamikomi"):                # torch first: it writes the weights
             env = {"OPENBLAS_THREAD_TIMEOUT": "4", **os.environ, **HEAP_ENV}
+            if args.threads:                                # OpenBLAS's pool (ours) too
+                env["OPENBLAS_NUM_THREADS"] = str(args.threads)
             if args.avx2:
                 env.update(NUMBA_CPU_NAME="haswell", NUMBA_CPU_FEATURES=AVX2_FEATURES,
                            NUMBA_CACHE_DIR=os.path.join(tempfile.gettempdir(),
@@ -227,6 +236,7 @@ def main(argv=None):
             cmd = [sys.executable, __file__, "--child", lib, d, "--repeats", str(args.repeats)]
             cmd += ["--only", args.only] if args.only else []
             cmd += ["--profile", args.profile] if args.profile else []
+            cmd += ["--threads", str(args.threads)] if args.threads else []
             subprocess.run(cmd, check=True, env=env)
             with open(os.path.join(d, f"{lib}.json")) as f:
                 res[lib] = json.load(f)
