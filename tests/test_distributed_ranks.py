@@ -238,7 +238,7 @@ def _same_everywhere(dist, model):
 
 def _check_ddp(tm, dist):
     from tatamikomi.tools.models import SimpleCNN
-    from tatamikomi.vision.models import resnet18
+    from tatamikomi.vision.models.resnet import BasicBlock, ResNet
 
     def cnn():
         return SimpleCNN().eval()           # dropout off: its masks are each rank's own
@@ -253,8 +253,9 @@ def _check_ddp(tm, dist):
         ["fc2.bias", "fc2.weight", "fc1.bias", "fc1.weight"], ["conv2.bias", "conv2.weight"],
         ["conv1.bias", "conv1.weight"]]
 
-    def resnet():
-        return resnet18(num_classes=5).eval()      # BatchNorm frozen: running stats used
+    def resnet():                                   # resnet18 with one block per stage
+        model = ResNet(BasicBlock, [1, 1, 1, 1], num_classes=5)
+        return model.eval()                         # BatchNorm frozen: running stats used
     _train_both(tm, dist, resnet, (1, 3, 32, 32), 5, tm.float64, 1e-10,
                 "ddp resnet eval-frozen BN", steps=2)
 

@@ -10,7 +10,7 @@ import sys
 import time
 import traceback
 
-SPIN_S = 0.02           # poll flat out this long (the usual wait), then with short sleeps
+SPIN_S = 0.002           # poll flat out this long (the usual wait), then with short sleeps
 NAP_S = 0.0005          # a sleep between polls: long waits mean a late peer, not a busy wire
 INSTALL = "pip install mpi4py mpich (or: pip install 'tatamikomi[mpi]')"
 

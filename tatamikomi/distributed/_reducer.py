@@ -104,6 +104,7 @@ class Reducer:
         self.used = np.zeros(len(params), np.int32)      # used since the last sync
         self.requests, self.used_request, self.next, self.left = [], None, 0, 0
         self.comm_seconds = 0.0         # time waiting at the end of backward (not hidden)
+        self.timeline = None            # a list: gets (wait start, wait end) per backward
         ref = weakref.ref(self)
         self.handles = [p.register_hook(_hook(ref, i)) for i, p in enumerate(params)]
 
@@ -193,7 +194,10 @@ class Reducer:
         """Wait for every bucket and write the averages into .grad."""
         t0 = time.perf_counter()
         self.pg._wait(self.requests, "DistributedDataParallel's gradient all_reduce")
-        self.comm_seconds += time.perf_counter() - t0
+        t1 = time.perf_counter()
+        self.comm_seconds += t1 - t0
+        if self.timeline is not None:
+            self.timeline.append((t0, t1))
         for i, p in enumerate(self.params):
             b, k = self.where[i]
             avg = b.slot(k, p.array.shape)
