@@ -95,8 +95,9 @@ def restore_excepthook():
 
 def stop(comm, rank, size, code):
     """Tell the user why, then end every rank of the job with exit status code."""
+    why = "Ctrl-C" if code == 130 else "the error above"
     print(f"[rank {rank}] tatamikomi.distributed: stopping all {size} ranks (MPI_Abort, exit "
-          f"status {code}) after the error above", file=sys.stderr, flush=True)
+          f"status {code}) after {why}", file=sys.stderr, flush=True)
     sys.stdout.flush()
     comm.Abort(code)
 

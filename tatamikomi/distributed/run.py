@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from . import _mpi
@@ -110,6 +111,23 @@ def mpiexec():
     return found
 
 
+def call(cmd, env=None):
+    """Run cmd in its own session, passing it this process's SIGINT and SIGTERM; its status.
+
+    A terminal's Ctrl-C then reaches mpiexec once, through here, whether it was sent to the
+    terminal's whole group or to this process alone: mpiexec passes the first on to the ranks
+    (KeyboardInterrupt) and aborts them on a second.
+    """
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True)
+    forward = lambda signum, frame: proc.send_signal(signum)   # noqa: E731
+    old = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return proc.wait()
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
+
+
 def launch(args, argv):
     """Start the ranks under mpiexec; returns its exit status."""
     per_node = ranks_per_node(args.nproc_per_node)
@@ -134,16 +152,7 @@ def launch(args, argv):
               file=sys.stderr, flush=True)
     env.setdefault("NUMBA_NUM_THREADS", env.get("OMP_NUM_THREADS", str(os.cpu_count() or 1)))
     cmd += [sys.executable, "-m", "tatamikomi.distributed.run"] + argv
-    # mpiexec gets its own session, so a terminal's Ctrl-C reaches it once, from here: it
-    # passes the first on to the ranks (KeyboardInterrupt) and aborts them on a second
-    proc = subprocess.Popen(cmd, env=env, start_new_session=True)
-    forward = lambda signum, frame: proc.send_signal(signum)   # noqa: E731
-    old = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        code = proc.wait()
-    finally:
-        for s, handler in old.items():
-            signal.signal(s, handler)
+    code = call(cmd, env)
     if code not in (0, 130):
         print(f"{PROG}: the job failed (exit status {code}): a rank raised, exited with an "
               "error or died, and every rank was stopped; its message is above.",
@@ -192,6 +201,8 @@ def _fail(code, exc=None):
     sys.stderr.flush()
     if "mpi4py" in sys.modules:
         from mpi4py import MPI
+        if code == 130 and rank != "0":
+            time.sleep(0.5)         # Ctrl-C reached every rank: let rank 0 finish its message
         if MPI.Is_initialized() and not MPI.Is_finalized():
             _mpi.stop(MPI.COMM_WORLD, rank, os.environ.get("WORLD_SIZE", "?"), code)
     os._exit(code)                   # the process manager stops the others on a failed rank
