@@ -75,12 +75,13 @@ def _thin(s):
             and (phases == 1 or taps >= 6 * phases))
 
 
-# The rules, first match wins. benchmarks/RULES.md has the measurements behind each (written by
-# `python benchmarks/kernels.py --write-rules`): change a rule and its numbers together.
+# The rules, first match wins. benchmarks/RULES.md (AVX-512) and RULES-avx2.md have the
+# measurements behind each (written by `python benchmarks/kernels.py --write-rules`, the
+# second with AVX2 code): change a rule and its numbers together.
 RULES = (
     Rule("one-channel", blocked, _one_channel,
          "one input channel, 8+ outputs, stride 1: the register tiles beat depthwise's loops, "
-         "where the tiles fit the vector registers (AVX-512)"),
+         "on a CPU with tiles of its own (AVX-512, or AVX2 with FMA)"),
     Rule("depthwise", depthwise, depthwise.supports,
          "one input channel per group leaves a GEMM nothing to contract: im2col only copies"),
     Rule("big-kernel", fft, _big_kernel,
@@ -88,7 +89,7 @@ RULES = (
          "taps (5x5, or few channels, lost)"),
     Rule("thin", blocked, _thin,
          "at most 128 outputs and 8+ inputs per group, stride 1 or 6+ taps per stride phase: "
-         "the register tiles beat OpenBLAS's thin GEMMs, where they fit the vector registers"),
+         "the register tiles beat OpenBLAS's thin GEMMs, on AVX-512 and on AVX2 with FMA"),
     Rule("default", im2col, lambda s: True,
          "runs every spec; it beat gemm1x1 on 1x1 and Winograd forward+backward (those two are "
          "left to use() and the autotuner)"),
