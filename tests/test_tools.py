@@ -523,8 +523,10 @@ def test_kernels_benchmark_times_every_supporting_kernel_and_marks_the_rules_cho
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     monkeypatch.setattr(bench, "SUITE", bench.SUITE[:1])               # 1x4x5x5 -> 8, pad 1
-    monkeypatch.setattr(mod, "EXTRA", mod.EXTRA[:1])                   # and one extra, 5x5
-    args = argparse.Namespace(repeats=1, only=None, extra=True, kernels="im2col,blocked,fft")
+    five_by_five = [r for r in mod.EVIDENCE["thin"] if r[0].startswith("5x5")]
+    monkeypatch.setattr(mod, "EVIDENCE", {"thin": five_by_five})       # and one rule shape, 5x5
+    args = argparse.Namespace(repeats=1, only=None, extra=True, kernels="im2col,blocked,fft",
+                              write_rules=None)
     assert mod.main(args) == 0
     rows = [ln.split() for ln in capsys.readouterr().out.splitlines()[1:]]
     names = [r[-5] for r in rows]                          # in --kernels order, per shape
