@@ -93,7 +93,8 @@ def side(args):
         from tatamikomi.utils import data as D
     lib.manual_seed(0)
     if args.side.startswith("ours-pil"):
-        from tatamikomi.vision import datasets, transforms as T
+        from tatamikomi.vision import datasets
+        from tatamikomi.vision import transforms as T
 
         class PerSample(T.Compose):
             """A Compose that batch_transform does not recognise: no batch path."""

@@ -15,10 +15,10 @@ import tempfile
 
 import atheris
 
-import tatamikomi as tm  # noqa: E402 - after atheris, before instrumenting
-from tatamikomi import safetensors as st  # noqa: E402
-from tatamikomi import serialization  # noqa: E402
-from tatamikomi.serialization import _allowlist, _torch, _unpickle, _zip  # noqa: E402
+import tatamikomi as tm  # after atheris, before instrumenting
+from tatamikomi import safetensors as st
+from tatamikomi import serialization
+from tatamikomi.serialization import _allowlist, _torch, _unpickle, _zip
 
 
 def instrument():

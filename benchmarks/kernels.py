@@ -18,8 +18,7 @@ import time
 from functools import partial
 from pathlib import Path
 
-import tatamikomi  # noqa: F401,I001  before NumPy: OpenBLAS reads tatamikomi's thread timeout
-import numpy as np                   # when it loads (README, speed tips)
+import numpy as np  # when it loads (README, speed tips)
 
 from tatamikomi import kernels
 from tatamikomi.kernels import ConvSpec, _simd

@@ -80,7 +80,7 @@ def child(lib_name, d, profile):
                  **{k: v.detach().numpy() for k, v in model.state_dict().items()})
     else:
         import tatamikomi as lib
-        import tatamikomi.optim  # noqa: F401 - make lib.optim reachable as torch.optim is
+        import tatamikomi.optim  # make lib.optim reachable as torch.optim is
         lib.manual_seed(0)
         model = models.simple_cnn_class(lib.nn, lib.nn.functional)()
         init = np.load(os.path.join(d, "init.npz"))

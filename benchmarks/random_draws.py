@@ -8,10 +8,10 @@ torch's bit for bit (tests/test_random.py); this says what that costs.
 import argparse
 import time
 
-import tatamikomi as tm                 # before NumPy's threads start (see benchmarks/kernels.py)
+import numpy as np
+import torch
 
-import numpy as np                      # noqa: E402, I001
-import torch                            # noqa: E402
+import tatamikomi as tm  # before NumPy's threads start (see benchmarks/kernels.py)
 
 
 def best_ms(fn, repeats):

@@ -5,8 +5,8 @@
 import tatamikomi as torch
 import tatamikomi.nn as nn
 import tatamikomi.nn.functional as F
-from tatamikomi.vision import datasets, transforms
 from tatamikomi.utils.data import DataLoader
+from tatamikomi.vision import datasets, transforms
 
 
 # シンプルなCNNモデル

@@ -1,7 +1,6 @@
 """tatamikomi: PyTorch's CNN API on NumPy and Numba. `import tatamikomi as torch`."""
 import builtins
 import os
-
 import sys
 
 # On 2 cores, Numba's thread pool and OpenBLAS's pool must not spin-wait against each other: a
@@ -56,25 +55,121 @@ _keep_heap()
 
 from . import autograd, dtypes, ops
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .creation import (arange, as_tensor, cat, empty, empty_like, eye, from_numpy, full,
-                       full_like, linspace, ones, ones_like, rand, rand_like, randint, randn,
-                       randn_like, randperm, stack, tensor, zeros, zeros_like)
+from .creation import (
+    arange,
+    as_tensor,
+    bernoulli,
+    cat,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    normal,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    randperm,
+    stack,
+    tensor,
+    zeros,
+    zeros_like,
+)
 from .device import cuda, device
-from .dtypes import (bool, dtype, float16, float32, float64, get_default_dtype, int8, int16,
-                     int32, int64, promote_types, uint8)
-from .functions import (argmax, argmin, clamp, exp, flatten, is_tensor, log, matmul, max,
-                        maximum, mean, min, minimum, numel, permute, relu, reshape, sigmoid,
-                        squeeze, sum, tanh, transpose, unsqueeze, where)
-from .ops.indexing import (argsort, gather, index_select, masked_fill, nonzero, scatter,
-                           scatter_add, sort, topk)
+from .dtypes import (
+    bool,
+    dtype,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    int8,
+    int16,
+    int32,
+    int64,
+    promote_types,
+    uint8,
+)
+from .functions import (
+    argmax,
+    argmin,
+    clamp,
+    exp,
+    flatten,
+    is_tensor,
+    log,
+    matmul,
+    max,
+    maximum,
+    mean,
+    min,
+    minimum,
+    numel,
+    permute,
+    relu,
+    reshape,
+    sigmoid,
+    squeeze,
+    sum,
+    tanh,
+    transpose,
+    unsqueeze,
+    where,
+)
+from .ops.indexing import (
+    argsort,
+    gather,
+    index_select,
+    masked_fill,
+    nonzero,
+    scatter,
+    scatter_add,
+    sort,
+    topk,
+)
 from .ops.matmul import bmm, dot, einsum, mm, mv, outer
-from .ops.shape import (chunk, flip, meshgrid, movedim, narrow, repeat_interleave, roll, split,
-                        tile, unbind)
-from .ops.stats import (all, amax, amin, any, count_nonzero, cumsum, logsumexp, norm, prod, std,
-                        std_mean, var, var_mean)
-from .creation import bernoulli, normal
-from .random import (Generator, default_generator, get_rng_state, initial_seed, manual_seed,
-                     seed, set_rng_state)
+from .ops.shape import (
+    chunk,
+    flip,
+    meshgrid,
+    movedim,
+    narrow,
+    repeat_interleave,
+    roll,
+    split,
+    tile,
+    unbind,
+)
+from .ops.stats import (
+    all,
+    amax,
+    amin,
+    any,
+    count_nonzero,
+    cumsum,
+    logsumexp,
+    norm,
+    prod,
+    std,
+    std_mean,
+    var,
+    var_mean,
+)
+from .random import (
+    Generator,
+    default_generator,
+    get_rng_state,
+    initial_seed,
+    manual_seed,
+    seed,
+    set_rng_state,
+)
 from .serialization import load, save
 from .tensor import Size, Tensor
 
@@ -83,23 +178,40 @@ double = float64
 half = float16
 long = int64
 int = int32
-from . import nn, optim, utils  # as torch.nn, torch.optim, torch.utils come with `import torch`
-from . import functions as _functions
 # Stand-ins that let CPU programs run as written (each module's docstring says what it does).
-from . import accelerator, amp, jit, multiprocessing
-from ._settings import (are_deterministic_algorithms_enabled, compile,  # noqa: A004
-                        get_float32_matmul_precision, get_num_interop_threads, get_num_threads,
-                        is_deterministic_algorithms_warn_only_enabled, set_default_dtype,
-                        set_float32_matmul_precision, set_num_interop_threads, set_num_threads,
-                        use_deterministic_algorithms)
+from . import (  # as torch.nn, torch.optim, torch.utils come with `import torch`
+    accelerator,
+    amp,
+    jit,
+    multiprocessing,
+    nn,
+    optim,
+    utils,
+)
+from . import functions as _functions
+from ._settings import (
+    are_deterministic_algorithms_enabled,
+    compile,
+    get_float32_matmul_precision,
+    get_num_interop_threads,
+    get_num_threads,
+    is_deterministic_algorithms_warn_only_enabled,
+    set_default_dtype,
+    set_float32_matmul_precision,
+    set_num_interop_threads,
+    set_num_threads,
+    use_deterministic_algorithms,
+)
 from .amp import autocast
-from .backends import cuda as _backends_cuda, cudnn as _cudnn, mps as _mps  # noqa: F401
-from .nn import parallel as _parallel  # noqa: F401 - makes torch.nn.parallel an attribute
+from .backends import cuda as _backends_cuda
+from .backends import cudnn as _cudnn
+from .backends import mps as _mps
+from .nn import parallel as _parallel  # makes torch.nn.parallel an attribute
 
 for _name in ops.math.UNARY:         # torch.sin(x) and the rest, with torch's argument checks
     globals().setdefault(_name, _functions._method(_name))
 
-from . import onnx  # noqa: E402 - torch.onnx.export works after `import torch`
+from . import onnx  # torch.onnx.export works after `import torch`
 
 
 def __getattr__(name):

@@ -28,7 +28,7 @@ def set_num_threads(n):
     (NUMBA_NUM_THREADS), so more than that runs on those; get_num_threads still reports n,
     as PyTorch's does."""
     _positive_int("set_num_threads", n)
-    import numba                  # already loaded by the kernels; numba keeps this per thread
+    import numba  # already loaded by the kernels; numba keeps this per thread
     numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
     _threads[:] = [n]
 
@@ -100,7 +100,7 @@ def set_default_dtype(d):
                                   "factories instead")
 
 
-def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mode=None,  # noqa: A001
+def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mode=None,
             options=None, disable=False, **kwargs):
     """model itself, unchanged (or, without a model, a decorator that returns its argument).
 

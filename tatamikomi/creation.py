@@ -9,15 +9,14 @@ import numbers
 import numpy as np
 
 from . import dtypes, ops
-from .device import check as _device
-from .kernels import sampling
-from .dtypes import invalid_arguments, type_name
-from .random import Generator, default_generator
 from ._parse import INT64, OVERFLOW, int_tuple
 from ._parse import is_int as _is_int
 from ._parse import unpack as _unpack
+from .device import check as _device
+from .dtypes import invalid_arguments, type_name
+from .kernels import sampling
+from .random import Generator, default_generator
 from .tensor import Tensor, _dim
-
 
 
 def _finish(array, dtype, requires_grad):
@@ -356,7 +355,7 @@ def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None,
     return y
 
 
-def bernoulli(input, p=None, *, generator=None):  # noqa: A002 - PyTorch's argument name
+def bernoulli(input, p=None, *, generator=None):  # PyTorch's argument name
     """0/1 draws with input's probabilities (or p for every element), in input's dtype."""
     g = _generator("bernoulli", generator, (input,), {})
     prob = input if p is None else p
@@ -375,7 +374,7 @@ def _input(fn, t):
 def _like(fn):
     name = fn.__name__ + "_like"
 
-    def like(input, dtype=None, device=None, requires_grad=False, memory_format=None,  # noqa: A002
+    def like(input, dtype=None, device=None, requires_grad=False, memory_format=None,
              **kw):
         _input(name, input)
         dt = dtypes.check(name, dtype) or input.dtype
@@ -389,7 +388,7 @@ zeros_like, ones_like, empty_like = _like(zeros), _like(ones), _like(empty)
 rand_like, randn_like = _like(rand), _like(randn)
 
 
-def full_like(input, fill_value, dtype=None, device=None, requires_grad=False,  # noqa: A002
+def full_like(input, fill_value, dtype=None, device=None, requires_grad=False,
               memory_format=None):
     _input("full_like", input)
     dt = dtypes.check("full_like", dtype) or input.dtype

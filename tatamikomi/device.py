@@ -14,7 +14,7 @@ NO_ACCELERATOR = "Cannot access accelerator device when none is available."
 class device:  # noqa: N801 - PyTorch's public name
     """A device handle: `device('cpu')`, `device('cuda', 0)`; naming one does not check it."""
 
-    def __init__(self, type="cpu", index=None):  # noqa: A002 - PyTorch's argument name
+    def __init__(self, type="cpu", index=None):  # PyTorch's argument name
         if isinstance(type, device):
             type, index = type.type, type.index
         elif isinstance(type, int) and not isinstance(type, bool):

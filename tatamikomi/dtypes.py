@@ -28,7 +28,7 @@ class dtype:  # noqa: N801 - PyTorch's public name
 
 
 # category orders bool < integer < floating, as PyTorch promotes across categories
-bool = dtype("bool", np.bool_, 0, "Bool", "bool")  # noqa: A001
+bool = dtype("bool", np.bool_, 0, "Bool", "bool")
 uint8 = dtype("uint8", np.uint8, 1, "Byte", "unsigned char")
 int8 = dtype("int8", np.int8, 1, "Char", "signed char")
 int16 = dtype("int16", np.int16, 1, "Short", "short int")

@@ -17,7 +17,7 @@ def _tensor(fn, name, pos, x):
 
 
 def _method(name):
-    def fn(input, *args, **kwargs):  # noqa: A002 - PyTorch's argument name
+    def fn(input, *args, **kwargs):  # PyTorch's argument name
         if not isinstance(input, Tensor):
             if name == "clamp" or (name in _OVERLOADED and (args or kwargs)):
                 raise invalid_arguments(name, (input,) + args, kwargs)
@@ -29,37 +29,37 @@ def _method(name):
 
 argmax, argmin, clamp, exp, flatten, log = (_method(n) for n in (
     "argmax", "argmin", "clamp", "exp", "flatten", "log"))
-max, min, mean, numel, permute, relu = (_method(n) for n in (  # noqa: A001
+max, min, mean, numel, permute, relu = (_method(n) for n in (
     "max", "min", "mean", "numel", "permute", "relu"))
-sigmoid, squeeze, sum, tanh, transpose, unsqueeze = (_method(n) for n in (  # noqa: A001
+sigmoid, squeeze, sum, tanh, transpose, unsqueeze = (_method(n) for n in (
     "sigmoid", "squeeze", "sum", "tanh", "transpose", "unsqueeze"))
 
 
-def reshape(input, shape):  # noqa: A002
+def reshape(input, shape):
     _tensor("reshape", "input", 1, input)
     return ops.reshape(input, int_tuple("reshape", "shape", 2, shape))
 
 
-def matmul(input, other):  # noqa: A002
+def matmul(input, other):
     _tensor("matmul", "input", 1, input)
     _tensor("matmul", "other", 2, other)
     _check_matmul(input.shape, other.shape)
     return ops.matmul(input, other)
 
 
-def maximum(input, other):  # noqa: A002
+def maximum(input, other):
     _tensor("maximum", "input", 1, input)
     _tensor("maximum", "other", 2, other)
     return ops.maximum(input, other)
 
 
-def minimum(input, other):  # noqa: A002
+def minimum(input, other):
     _tensor("minimum", "input", 1, input)
     _tensor("minimum", "other", 2, other)
     return ops.minimum(input, other)
 
 
-def where(condition, input, other):  # noqa: A002
+def where(condition, input, other):
     """input where condition holds, else other; numbers stand for 0-d tensors."""
     if not isinstance(condition, Tensor) or not all(
             isinstance(x, (Tensor, int, float, bool)) for x in (input, other)):

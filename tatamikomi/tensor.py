@@ -9,11 +9,11 @@ from . import dtypes
 from ._parse import dim as _dim
 from ._parse import int_tuple, is_int
 from ._print import tensor_repr
+from ._tensor_draws import Draws
+from ._tensor_more import Facts, Hooks
 from .autograd import backward, is_grad_enabled
 from .device import check as _check_device
 from .device import device as _device
-from ._tensor_draws import Draws
-from ._tensor_more import Facts, Hooks
 
 LEAF_INPLACE = "a leaf Variable that requires grad is being used in an in-place operation."
 NUMPY_GRAD = "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
@@ -368,7 +368,7 @@ class Tensor(Facts, Hooks, Draws):
         return ops.transpose(self, dim0, dim1)
 
     @property
-    def T(self):  # noqa: N802 - PyTorch's name
+    def T(self):  # PyTorch's name
         return self.permute(*reversed(range(self.ndim)))
 
     def t(self):
@@ -497,7 +497,7 @@ class Tensor(Facts, Hooks, Draws):
         x = self if dtype is None else self.type(dtype)
         return ops.loss.LogSoftmax.apply(x, axis=_dim(dim, x.ndim))
 
-    def clamp(self, min=None, max=None):  # noqa: A002 - PyTorch's names
+    def clamp(self, min=None, max=None):  # PyTorch's names
         return ops.clamp(self, min, max)
 
     clip = clamp
@@ -610,7 +610,7 @@ class Tensor(Facts, Hooks, Draws):
         self._check_inplace()
         return self._assign(self._alias() / other)
 
-    def clamp_(self, min=None, max=None):  # noqa: A002
+    def clamp_(self, min=None, max=None):
         self._check_inplace()
         return self._assign(self._alias().clamp(min, max))
 
@@ -623,6 +623,7 @@ def _rebuild(array, requires_grad):
 
 
 from . import ops  # noqa: E402 - the one back-edge: ops build Tensors, Tensor methods call ops
+
 # ops may be half-imported here (the package imports it first); its submodules are whole
 from .ops import indexing as _indexing  # noqa: E402
 from .ops import math as _math  # noqa: E402

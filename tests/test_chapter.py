@@ -6,9 +6,9 @@ the library so the same source builds a torch model and a tatamikomi one.
 import numpy as np
 import pytest
 import torch
+from helpers import assert_close, to_numpy
 
 import tatamikomi as tm
-from helpers import assert_close, to_numpy
 from tatamikomi.tools.models import simple_cnn_class
 
 
@@ -153,7 +153,7 @@ def _synthetic(lib, n, seed):
 
 def test_chapter_train_epoch_and_evaluate():
     import tatamikomi.optim
-    import tatamikomi.utils.data  # noqa: F401
+    import tatamikomi.utils.data
 
     tm.manual_seed(0)
     model = make(*LIBS["ours"])()
@@ -177,7 +177,7 @@ def test_chapter_train_epoch_and_evaluate():
 def test_chapter_loop_follows_torch_without_dropout():
     """Same weights, same batches, dropout off: Adam's trajectory matches torch's."""
     import tatamikomi.optim
-    import tatamikomi.utils.data  # noqa: F401
+    import tatamikomi.utils.data
 
     ours, theirs = models()
     history = {}

@@ -366,5 +366,5 @@ def test_gradcheck_detects_a_wrong_gradient():
     def wrong(x):  # detach() hides half of the dependence on x from autograd
         return F.conv2d(x, w) + F.conv2d(x.detach(), w)
 
-    with pytest.raises(Exception):  # noqa: B017 - torch raises GradcheckError
+    with pytest.raises(Exception):  # torch raises GradcheckError
         tm.autograd.gradcheck(wrong, (x,), eps=1e-6, atol=1e-5, rtol=1e-3)

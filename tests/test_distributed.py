@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import torch
 import torch.distributed as tdist
+from helpers import raised
 
 import tatamikomi as tm
 import tatamikomi.distributed as dist
-from helpers import raised
 from tatamikomi.nn.parallel import DistributedDataParallel
 from tatamikomi.utils.data import DistributedSampler
 

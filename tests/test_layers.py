@@ -8,13 +8,12 @@ import math
 import numpy as np
 import pytest
 import torch
+from helpers import assert_close, assert_same_error, to_numpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-import tatamikomi as tm
-from helpers import assert_close, assert_same_error, to_numpy
 from layer_helpers import DTYPES, LIBS, assert_state_equal, module_pair, rand, run_both, run_module
 
+import tatamikomi as tm
 
 # ----- Linear, activations, shape layers
 

@@ -5,8 +5,13 @@ command line's module:builder targets."""
 import numpy as np
 import pytest
 import torch
-from test_models import DOCUMENTED_PARAMS, meta_reference, no_init, quiet_build
-from test_models import one_torch_thread  # noqa: F401 - autouse: PyTorch on one thread
+from test_models import (
+    DOCUMENTED_PARAMS,
+    meta_reference,
+    no_init,
+    one_torch_thread,  # noqa: F401 - autouse: PyTorch on one thread
+    quiet_build,
+)
 
 import tatamikomi as tm
 import tatamikomi.nn as nn

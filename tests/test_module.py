@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 import torch
+from helpers import assert_close, assert_same_error, raised, to_numpy
 
 import tatamikomi as tm
-from helpers import assert_close, assert_same_error, raised, to_numpy
 
 LIBS = {"ours": tm, "torch": torch}
 

@@ -5,9 +5,9 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from helpers import assert_same_error
 
 import tatamikomi as tm
-from helpers import assert_same_error
 
 CASES = [
     ("SGD", dict(lr=0.1)),

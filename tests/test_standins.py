@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 import torch.utils.checkpoint
+from helpers import assert_same_error, raised
 
 import tatamikomi as tm
 import tatamikomi.utils.checkpoint
-from helpers import assert_same_error, raised
 
 
 def answer(fn):

@@ -223,7 +223,7 @@ def test_chapter_relu():
 def make_conv_block(nn):
     class ConvBlock(nn.Module):
         def __init__(self, in_channels, out_channels):
-            super(ConvBlock, self).__init__()  # noqa: UP008 - as the chapter writes it
+            super(ConvBlock, self).__init__()  # as the chapter writes it
             self.conv = nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1)
             self.relu = nn.ReLU()
 

@@ -15,9 +15,14 @@ import torch.utils.data as tud
 
 import tatamikomi as tm
 from tatamikomi import multiprocessing as tmp
-from tatamikomi.utils.data import (DataLoader, Dataset, IterableDataset, TensorDataset,
-                                   get_worker_info)
-from tatamikomi.utils.data import _worker
+from tatamikomi.utils.data import (
+    DataLoader,
+    Dataset,
+    IterableDataset,
+    TensorDataset,
+    _worker,
+    get_worker_info,
+)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -306,7 +311,7 @@ def test_a_tensor_sent_through_a_queue_is_shared(method):
 
 
 def test_non_leaf_tensor_needing_grad_is_refused_as_torch():
-    from multiprocessing.reduction import ForkingPickler      # both libraries register here
+    from multiprocessing.reduction import ForkingPickler  # both libraries register here
     with pytest.raises(RuntimeError) as ours:
         ForkingPickler.dumps(tm.ones(2, requires_grad=True) * 2)
     with pytest.raises(RuntimeError) as theirs:

@@ -15,9 +15,10 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-import tatamikomi as tm  # noqa: E402 - before NumPy's threads start, as the package asks
-from common import FORWARD, NAMES, SMALL, image, value  # noqa: E402
-from tatamikomi.vision import models  # noqa: E402
+from common import FORWARD, NAMES, SMALL, image, value
+
+import tatamikomi as tm  # before NumPy's threads start, as the package asks
+from tatamikomi.vision import models
 
 
 def main(folder):

@@ -9,7 +9,7 @@ import torch
 import torchvision
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import FORWARD, NAMES, SMALL, image, value  # noqa: E402
+from common import FORWARD, NAMES, SMALL, image, value
 
 torch.set_num_threads(16)
 out = {"versions": [torch.__version__, torchvision.__version__], "models": {}}

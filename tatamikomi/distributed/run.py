@@ -213,7 +213,7 @@ def run_rank(args):
     os.environ.update(_rank_env(args))
     threads = os.environ.get("OMP_NUM_THREADS")
     if threads and threads.isdigit() and "NUMBA_NUM_THREADS" not in os.environ:
-        from .._settings import set_num_threads           # Numba's pool already started
+        from .._settings import set_num_threads  # Numba's pool already started
         set_num_threads(int(threads))
     if args.no_python:
         os.execvp(args.training_script, [args.training_script] + args.training_script_args)
@@ -233,7 +233,7 @@ def run_rank(args):
     except KeyboardInterrupt:
         print(f"[rank {os.environ['RANK']}] KeyboardInterrupt", file=sys.stderr)
         _fail(130)
-    except BaseException as e:  # noqa: BLE001 - any error of the script ends the whole job
+    except BaseException as e:  # any error of the script ends the whole job
         _fail(1, e)
     return 0
 

@@ -31,9 +31,9 @@ from .activation import (
 )
 from .batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d
 from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
-from .conv import Conv2d
 from .conv import (
     Conv1d,
+    Conv2d,
     ConvTranspose1d,
     ConvTranspose2d,
     LazyConv1d,
@@ -58,7 +58,6 @@ from .loss import (
 )
 from .module import Module, Parameter
 from .normalization import GroupNorm, LayerNorm
-from .parallel import DataParallel
 from .padding import (
     CircularPad1d,
     CircularPad2d,
@@ -76,9 +75,19 @@ from .padding import (
     ZeroPad2d,
     ZeroPad3d,
 )
+from .parallel import DataParallel
 from .parameter import UninitializedBuffer, UninitializedParameter
-from .pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d, MaxUnpool2d
-from .pooling import AdaptiveAvgPool1d, AdaptiveMaxPool1d, AvgPool1d, MaxPool1d
+from .pooling import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AdaptiveMaxPool1d,
+    AdaptiveMaxPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    MaxPool1d,
+    MaxPool2d,
+    MaxUnpool2d,
+)
 from .upsampling import (
     PixelShuffle,
     PixelUnshuffle,

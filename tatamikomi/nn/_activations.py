@@ -32,7 +32,7 @@ def _run(x, fn, params, inplace=False):
     return x._assign(A.Activation.apply(x._alias(), fn=fn, params=params, inplace=True))
 
 
-def leaky_relu(input, negative_slope=0.01, inplace=False):  # noqa: A002
+def leaky_relu(input, negative_slope=0.01, inplace=False):
     """x for x > 0, negative_slope * x otherwise."""
     _floating("leaky_relu", "leaky_relu_cpu", input)
     if inplace and negative_slope < 0 and input.requires_grad:
@@ -40,11 +40,11 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):  # noqa: A002
     return _run(input, "leaky_relu", {"slope": negative_slope}, inplace)
 
 
-def leaky_relu_(input, negative_slope=0.01):  # noqa: A002
+def leaky_relu_(input, negative_slope=0.01):
     return leaky_relu(input, negative_slope, inplace=True)
 
 
-def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):  # noqa: A002
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     """x clamped to [min_val, max_val]; integer inputs stay integers, as PyTorch's."""
     _tensor("hardtanh", "input", 1, input)
     if min_val > max_val:
@@ -57,47 +57,47 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):  # noqa: A002
     return _run(input, "hardtanh", {"lo": min_val, "hi": max_val}, inplace)
 
 
-def hardtanh_(input, min_val=-1.0, max_val=1.0):  # noqa: A002
+def hardtanh_(input, min_val=-1.0, max_val=1.0):
     return hardtanh(input, min_val, max_val, inplace=True)
 
 
-def relu6(input, inplace=False):  # noqa: A002
+def relu6(input, inplace=False):
     """min(max(0, x), 6): hardtanh(0, 6), and PyTorch's graph names it so."""
     _tensor("relu6", "input", 1, input)
     return hardtanh(input, 0.0, 6.0, inplace)
 
 
-def elu(input, alpha=1.0, inplace=False):  # noqa: A002
+def elu(input, alpha=1.0, inplace=False):
     """x for x > 0, alpha * (exp(x) - 1) otherwise."""
     _floating("elu", "elu_cpu", input)
     return _run(input, "elu", dict(alpha=alpha, scale=1.0, input_scale=1.0), inplace)
 
 
-def elu_(input, alpha=1.0):  # noqa: A002
+def elu_(input, alpha=1.0):
     return elu(input, alpha, inplace=True)
 
 
-def selu(input, inplace=False):  # noqa: A002
+def selu(input, inplace=False):
     """scale * elu(x, alpha) with the self-normalizing constants (Klambauer et al., 2017)."""
     _floating("selu", "elu_cpu", input)
     return _run(input, "elu", A.SELU, inplace)
 
 
-def selu_(input):  # noqa: A002
+def selu_(input):
     return selu(input, inplace=True)
 
 
-def celu(input, alpha=1.0, inplace=False):  # noqa: A002
+def celu(input, alpha=1.0, inplace=False):
     """x for x > 0, alpha * (exp(x / alpha) - 1) otherwise."""
     _floating("celu", "elu_cpu", input)
     return _run(input, "celu", dict(alpha=alpha, scale=1.0, input_scale=1.0 / alpha), inplace)
 
 
-def celu_(input, alpha=1.0):  # noqa: A002
+def celu_(input, alpha=1.0):
     return celu(input, alpha, inplace=True)
 
 
-def gelu(input, approximate="none"):  # noqa: A002
+def gelu(input, approximate="none"):
     """x * Phi(x), Phi the standard normal CDF; 'tanh' uses Hendrycks & Gimpel's tanh form."""
     _floating("gelu", "GeluKernelImpl", input)
     if approximate not in ("none", "tanh"):
@@ -105,43 +105,43 @@ def gelu(input, approximate="none"):  # noqa: A002
     return _run(input, "gelu", {"approximate": approximate})
 
 
-def silu(input, inplace=False):  # noqa: A002
+def silu(input, inplace=False):
     """x * sigmoid(x) (swish)."""
     _floating("silu", "silu_cpu", input)
     return _run(input, "silu", {}, inplace)
 
 
-def hardswish(input, inplace=False):  # noqa: A002
+def hardswish(input, inplace=False):
     """x * relu6(x + 3) / 6 (MobileNetV3)."""
     _floating("hardswish", "hardswish_cpu", input)
     return _run(input, "hardswish", {}, inplace)
 
 
-def hardsigmoid(input, inplace=False):  # noqa: A002
+def hardsigmoid(input, inplace=False):
     """relu6(x + 3) / 6."""
     _floating("hardsigmoid", "hardsigmoid_cpu", input)
     return _run(input, "hardsigmoid", {}, inplace)
 
 
-def softplus(input, beta=1, threshold=20):  # noqa: A002
+def softplus(input, beta=1, threshold=20):
     """log(1 + exp(beta * x)) / beta; x itself where beta * x > threshold."""
     _floating("softplus", "softplus_cpu", input)
     return _run(input, "softplus", {"beta": beta, "threshold": threshold})
 
 
-def mish(input, inplace=False):  # noqa: A002
+def mish(input, inplace=False):
     """x * tanh(softplus(x)) (Misra, 2019)."""
     _floating("mish", "mish_cpu", input)
     return _run(input, "mish", {}, inplace)
 
 
-def logsigmoid(input):  # noqa: A002
+def logsigmoid(input):
     """log(sigmoid(x)), computed without overflow."""
     _floating("log_sigmoid", "log_sigmoid_cpu", input)
     return _run(input, "logsigmoid", {})
 
 
-def threshold(input, threshold, value, inplace=False):  # noqa: A002
+def threshold(input, threshold, value, inplace=False):
     """value where x <= threshold, else x."""
     _tensor("threshold", "input", 1, input)
     if not input.dtype.is_floating_point:            # no gradient to keep: plain arrays
@@ -151,34 +151,34 @@ def threshold(input, threshold, value, inplace=False):  # noqa: A002
     return _run(input, "threshold", {"threshold": threshold, "value": value}, inplace)
 
 
-def threshold_(input, threshold_value, value):  # noqa: A002
+def threshold_(input, threshold_value, value):
     return threshold(input, threshold_value, value, inplace=True)
 
 
-def hardshrink(input, lambd=0.5):  # noqa: A002
+def hardshrink(input, lambd=0.5):
     _floating("hardshrink", "hardshrink_cpu", input)
     return _run(input, "hardshrink", {"lambd": lambd})
 
 
-def softshrink(input, lambd=0.5):  # noqa: A002
+def softshrink(input, lambd=0.5):
     _floating("softshrink", "softshrink_check", input)
     return _run(input, "softshrink", {"lambd": lambd})
 
 
-def softsign(input):  # noqa: A002
+def softsign(input):
     return input / (input.abs() + 1)
 
 
-def tanhshrink(input):  # noqa: A002
+def tanhshrink(input):
     return input - input.tanh()
 
 
-def softmin(input, dim=None, _stacklevel=3, dtype=None):  # noqa: A002
+def softmin(input, dim=None, _stacklevel=3, dtype=None):
     _tensor("softmin", "input", 1, input)
     return softmax(-input, dim, dtype=dtype)
 
 
-def prelu(input, weight):  # noqa: A002
+def prelu(input, weight):
     """x for x > 0, weight * x otherwise; weight per channel (dim 1) or one for all.
 
     Shapes: input (N, C, *) or any with a one-element weight, weight (C,) or (1,) -> input's.
@@ -200,7 +200,7 @@ def prelu(input, weight):  # noqa: A002
     return A.Prelu.apply(input, weight)
 
 
-def glu(input, dim=-1):  # noqa: A002
+def glu(input, dim=-1):
     """a * sigmoid(b), a and b the two halves of input along dim."""
     _tensor("glu", "input", 1, input)
     if input.ndim == 0:

@@ -37,12 +37,12 @@ def _floating_logits(fn, x, axis):
                                   f"'{x.dtype.torch_name}'")
 
 
-def log_softmax(input, dim=None, _stacklevel=3, dtype=None):  # noqa: A002
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     x, axis = _softmax("log_softmax", input, dim, dtype)
     return losses.LogSoftmax.apply(x, axis=axis)
 
 
-def softmax(input, dim=None, _stacklevel=3, dtype=None):  # noqa: A002
+def softmax(input, dim=None, _stacklevel=3, dtype=None):
     x, axis = _softmax("softmax", input, dim, dtype)
     return losses.Softmax.apply(x, axis=axis)
 
@@ -122,7 +122,7 @@ def _nll_checks(x, target, weight, ignore_index):
         raise IndexError(f"Target {t[bad].reshape(-1)[0]} is out of bounds.")
 
 
-def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100,  # noqa: A002
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100,
              reduce=None, reduction="mean"):
     """Negative log likelihood of the target classes. Shapes: (N, C, *), (N, *) -> ()."""
     reduction = _legacy(size_average, reduce, reduction)
@@ -139,7 +139,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100,  
     return y.squeeze(0) if input.ndim == 1 and reduction == "none" else y
 
 
-def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,  # noqa: A002
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,
                   reduce=None, reduction="mean", label_smoothing=0.0):
     """log_softmax then NLL, with class-index or class-probability targets and smoothing.
 
@@ -218,20 +218,20 @@ def _soft_cross_entropy(input, target, weight, reduction, ignore_index, label_sm
 
 # ----- regression and binary losses
 
-def _size_warning(input, target):  # noqa: A002
+def _size_warning(input, target):
     if target.size() != input.size():           # a list fails here, as in PyTorch
         warnings.warn(f"Using a target size ({target.shape}) that is different to the input size "
                       f"({input.shape}). This will likely lead to incorrect results due to "
                       "broadcasting. Please ensure they have the same size.", stacklevel=3)
 
 
-def _expanded(input, target):  # noqa: A002
+def _expanded(input, target):
     """input and target broadcast to one shape (as torch.broadcast_tensors, differentiably)."""
     shape = broadcast_shapes(tuple(input.shape), tuple(target.shape))
     return input.expand(*shape), target.expand(*shape)
 
 
-def _weighted_reduce(loss, weight, input, reduction):  # noqa: A002
+def _weighted_reduce(loss, weight, input, reduction):
     """PyTorch's Python path for a weight= on l1_loss/mse_loss/huber_loss."""
     if weight.size() != input.size():
         raise ValueError("Weights and input must have the same size.")
@@ -252,7 +252,7 @@ def _pointwise(fn, kernel, x, t, reduction, **params):
     return losses.PointwiseLoss.apply(x, t, fn=fn, reduction=reduction, params=params)
 
 
-def mse_loss(input, target, size_average=None, reduce=None, reduction="mean",  # noqa: A002
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean",
              weight=None):
     """Mean (or sum) of squared differences. Shapes: two shapes that broadcast -> ()."""
     _size_warning(input, target)
@@ -264,7 +264,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean",  #
     return _pointwise("mse", "mse_cpu", x, t, reduction)
 
 
-def l1_loss(input, target, size_average=None, reduce=None, reduction="mean",  # noqa: A002
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean",
             weight=None):
     """Mean (or sum) of absolute differences. Shapes: two shapes that broadcast -> ()."""
     _size_warning(input, target)
@@ -276,7 +276,7 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean",  # 
     return _reduce((x - t).abs(), reduction)    # PyTorch's too is abs, then mean or sum
 
 
-def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean",  # noqa: A002
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean",
                    beta=1.0):
     """Quadratic below beta, linear above (Girshick, 2015). Shapes: broadcastable pair -> ()."""
     _size_warning(input, target)
@@ -290,7 +290,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     return _pointwise("smooth_l1", "smooth_l1_cpu", x, t, reduction, beta=beta)
 
 
-def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):  # noqa: A002
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     """Quadratic below delta, delta-sloped linear above. Shapes: broadcastable pair -> ()."""
     _size_warning(input, target)
     x, t = _expanded(input, target)
@@ -320,7 +320,7 @@ def _constant(fn, name, t):
     return t.array
 
 
-def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,  # noqa: A002
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
                          reduction="mean"):
     """-(t log x + (1 - t) log(1 - x)), logs clamped at -100. Shapes: x, t (*) -> ()."""
     reduction = _legacy(size_average, reduce, reduction)
@@ -356,7 +356,7 @@ def _broadcastable_to(t, shape):
                                f"shape should be broadcastable to {list(shape)}")
 
 
-def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,  # noqa: A002
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,
                                      reduce=None, reduction="mean", pos_weight=None):
     """BCE of sigmoid(input), computed from the logits without overflow; pos_weight scales the
     positive term per class. Shapes: x, t (*), weight and pos_weight broadcast to them -> ()."""
@@ -379,7 +379,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
                                       params=params)
 
 
-def kl_div(input, target, size_average=None, reduce=None, reduction="mean",  # noqa: A002
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean",
            log_target=False):
     """KL(target || exp(input)) pointwise: target * (log target - input), input log-probs.
 

@@ -12,7 +12,7 @@ from ..ops import norm as N
 from ._losses import _tensor
 
 
-def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,  # noqa: A002
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-5):
     """Normalize over all axes but 1; in training, use and fold in the batch's statistics.
 
@@ -62,7 +62,7 @@ def _batch_norm_dtypes(x, params):
         raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
 
 
-def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,  # noqa: A002
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
                   use_input_stats=True, momentum=0.1, eps=1e-5):
     """Normalize each sample's channels by their own statistics (PyTorch's recipe: a batch norm
     of the (1, N*C, *) view, the running statistics averaged over the batch afterwards).
@@ -91,7 +91,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     return y.view(*input.shape)
 
 
-def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # noqa: A002
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalize over the last len(normalized_shape) dims of each sample.
 
     Shapes: input (*, *normalized_shape), weight/bias normalized_shape -> input's shape.
@@ -120,7 +120,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # no
     return N.LayerNorm.apply(input, weight, bias, k=k, eps=eps)
 
 
-def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):  # noqa: A002
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     """Normalize each sample's channels in num_groups groups (Wu & He, 2018).
 
     Shapes: input (N, C, *), weight/bias (C,) -> (N, C, *).
@@ -151,7 +151,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):  # noqa: A0
     return N.GroupNorm.apply(input, weight, bias, groups=num_groups, eps=eps)
 
 
-def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):  # noqa: A002
+def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     """input / max(||input||_p along dim, eps)."""
     _tensor("normalize", "input", 1, input)
     denom = input.norm(p, dim, keepdim=True).clamp(min=eps).expand_as(input)

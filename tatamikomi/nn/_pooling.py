@@ -95,7 +95,7 @@ def _empty_batch(x, OH, OW):
     return x[:, :, :1, :1] * Tensor._make(np.zeros((0, x.shape[1], OH, OW), x.array.dtype))
 
 
-def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,  # noqa: A002
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
     """Max over sliding windows.
 
@@ -114,7 +114,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     return (y, idx) if return_indices else y
 
 
-def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # noqa: A002
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None):
     """Mean over sliding windows (PyTorch's divisor rules).
 
@@ -133,7 +133,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # n
                              count_include_pad=count_include_pad, divisor=divisor_override)
 
 
-def adaptive_avg_pool2d(input, output_size):  # noqa: A002
+def adaptive_avg_pool2d(input, output_size):
     """Average into a fixed output size; None in output_size keeps that input size.
 
     Shapes: (N, C, H, W) or (C, H, W) -> (N, C, *output_size) or (C, *output_size).
@@ -159,7 +159,7 @@ def adaptive_avg_pool2d(input, output_size):  # noqa: A002
     return P.AdaptiveAvgPool2d.apply(input, output_size=size)
 
 
-def adaptive_max_pool2d(input, output_size, return_indices=False):  # noqa: A002
+def adaptive_max_pool2d(input, output_size, return_indices=False):
     """Max over PyTorch's adaptive windows; None in output_size keeps that input size.
 
     Shapes: (N, C, H, W) or (C, H, W) -> (N, C, *output_size) or (C, *output_size).
@@ -193,7 +193,7 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):  # noqa: A002
     return (out, idx) if return_indices else out
 
 
-def adaptive_max_pool2d_with_indices(input, output_size, return_indices=False):  # noqa: A002
+def adaptive_max_pool2d_with_indices(input, output_size, return_indices=False):
     return adaptive_max_pool2d(input, output_size, return_indices=True)
 
 
@@ -201,7 +201,7 @@ def _pair(v):
     return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
 
 
-def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):  # noqa: A002
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
     """Put each value back at its max_pool2d index, zeros elsewhere.
 
     Shapes: input, indices (N, C, H, W) or (C, H, W) -> (N, C, OH, OW) or (C, OH, OW).
@@ -265,7 +265,7 @@ def _one(fn, name, v):
     return v[0]
 
 
-def _args_1d(fn, input, kernel_size, stride, padding, dilation=1):  # noqa: A002
+def _args_1d(fn, input, kernel_size, stride, padding, dilation=1):
     """kernel, stride (empty when omitted), padding and dilation as tuples, as parsed."""
     _tensor(fn, "input", 1, input)
     return (int_tuple(fn, "kernel_size", 2, kernel_size),
@@ -278,7 +278,7 @@ def _flat_2d(y):
     return tuple(t.squeeze(-2) for t in y) if isinstance(y, tuple) else y.squeeze(-2)
 
 
-def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,  # noqa: A002
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
     """Max over sliding windows of a signal.
 
@@ -332,7 +332,7 @@ def _check_max_pool1d(x, k, s, p, d, ceil_mode):
     return k, s, p, d
 
 
-def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # noqa: A002
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True):
     """Mean over sliding windows of a signal.
 
@@ -347,21 +347,21 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # n
                                count_include_pad))
 
 
-def _output_size_1d(fn, input, output_size):  # noqa: A002
+def _output_size_1d(fn, input, output_size):
     _tensor(fn, "input", 1, input)
     size = int_tuple(fn, "output_size", 2, output_size)
     _dim_range(fn, input)
     return _one(fn, "output_size", size)
 
 
-def adaptive_avg_pool1d(input, output_size):  # noqa: A002
+def adaptive_avg_pool1d(input, output_size):
     """Average a signal into a fixed length. Shapes: (N, C, W) or (C, W) -> (N, C, OW) or
     (C, OW)."""
     OW = _output_size_1d("adaptive_avg_pool1d", input, output_size)
     return _flat_2d(adaptive_avg_pool2d(input.unsqueeze(-2), (1, OW)))
 
 
-def adaptive_max_pool1d(input, output_size, return_indices=False):  # noqa: A002
+def adaptive_max_pool1d(input, output_size, return_indices=False):
     """Max over PyTorch's adaptive windows of a signal.
 
     Shapes: (N, C, W) or (C, W) -> (N, C, OW) or (C, OW).

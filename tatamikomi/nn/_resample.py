@@ -26,7 +26,7 @@ KINDS = {("nearest", 3): "UpsampleNearest1D", ("nearest", 4): "UpsampleNearest2D
 NEEDS = {"linear": 3, "bilinear": 4, "trilinear": 5}
 
 
-def _sizes(input, size, scale_factor, recompute_scale_factor):  # noqa: A002
+def _sizes(input, size, scale_factor, recompute_scale_factor):
     """(output sizes, the scales the kernels use or None), as F.interpolate derives them."""
     dim = input.dim() - 2
     spatial = list(input.shape[2:])
@@ -66,7 +66,7 @@ def _sizes(input, size, scale_factor, recompute_scale_factor):  # noqa: A002
     return out, (None if recompute_scale_factor else scales)
 
 
-def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,  # noqa: A002
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, antialias=False):
     """Resample the spatial dims to size (or by scale_factor) with PyTorch's index rules.
 
@@ -133,19 +133,19 @@ def _plans(x, out, scales, mode, align_corners):
     return plans
 
 
-def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):  # noqa: A002
+def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
     warnings.warn("`nn.functional.upsample` is deprecated. Use `nn.functional.interpolate` "
                   "instead.", stacklevel=2)
     return interpolate(input, size, scale_factor, mode, align_corners)
 
 
-def upsample_nearest(input, size=None, scale_factor=None):  # noqa: A002
+def upsample_nearest(input, size=None, scale_factor=None):
     warnings.warn("`nn.functional.upsample_nearest` is deprecated. Use "
                   "`nn.functional.interpolate` instead.", stacklevel=2)
     return interpolate(input, size, scale_factor, mode="nearest")
 
 
-def upsample_bilinear(input, size=None, scale_factor=None):  # noqa: A002
+def upsample_bilinear(input, size=None, scale_factor=None):
     warnings.warn("`nn.functional.upsample_bilinear` is deprecated. Use "
                   "`nn.functional.interpolate` instead.", stacklevel=2)
     return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
@@ -158,7 +158,7 @@ def _int_arg(fn, name, v):
     return int(v)
 
 
-def pixel_shuffle(input, upscale_factor):  # noqa: A002
+def pixel_shuffle(input, upscale_factor):
     """Move r*r channel groups into r x r pixel blocks (Shi et al., 2016).
 
     Shapes: (*, C*r*r, H, W) -> (*, C, H*r, W*r).
@@ -178,7 +178,7 @@ def pixel_shuffle(input, upscale_factor):  # noqa: A002
     return R.PixelShuffle.apply(input, r=r, down=False)
 
 
-def pixel_unshuffle(input, downscale_factor):  # noqa: A002
+def pixel_unshuffle(input, downscale_factor):
     """The inverse of pixel_shuffle. Shapes: (*, C, H*r, W*r) -> (*, C*r*r, H, W)."""
     _tensor("pixel_unshuffle", "input", 1, input)
     r = _int_arg("pixel_unshuffle", "downscale_factor", downscale_factor)

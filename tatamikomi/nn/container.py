@@ -1,7 +1,6 @@
 """Containers: Sequential, ModuleList, ModuleDict, ParameterList and ParameterDict."""
 import operator
-from collections import OrderedDict
-from collections import abc
+from collections import OrderedDict, abc
 
 from ..dtypes import type_name
 from ..tensor import Tensor
@@ -85,7 +84,7 @@ class Sequential(_Listed):
             raise IndexError(f"Index out of range: {index}")
         return super().insert(index, module)
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         for m in self._modules.values():
             input = m(input)
         return input
@@ -364,5 +363,5 @@ class ParameterDict(Module):
     def extra_repr(self):
         return "\n".join(_tensor_line(k, p, _typename) for k, p in self.items())
 
-    def __call__(self, input):  # noqa: A002
+    def __call__(self, input):
         raise RuntimeError("ParameterDict should not be called.")

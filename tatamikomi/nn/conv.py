@@ -80,7 +80,7 @@ class _ConvNd(Module):
                 bound = 1 / math.sqrt(fan_in)
                 init.uniform_(self.bias, -bound, bound)
 
-    def _padded(self, input):  # noqa: A002 - PyTorch's argument name
+    def _padded(self, input):  # PyTorch's argument name
         """The input padded by the padding mode, or None for 'zeros' (the conv pads itself)."""
         if self.padding_mode == "zeros":
             return None
@@ -117,7 +117,7 @@ class Conv1d(_ConvNd):
                          _single(dilation), False, (0,), groups, bias, padding_mode, device,
                          dtype)
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         x = self._padded(input)
         if x is None:
             return F.conv1d(input, self.weight, self.bias, self.stride, self.padding,
@@ -139,7 +139,7 @@ class Conv2d(_ConvNd):
                          _pair(dilation), False, (0, 0), groups, bias, padding_mode, device,
                          dtype)
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         x = self._padded(input)
         if x is None:
             return F.conv2d(input, self.weight, self.bias, self.stride, self.padding,
@@ -156,7 +156,7 @@ class _ConvTransposeNd(_ConvNd):
             raise ValueError(f'Only "zeros" padding mode is supported for {type(self).__name__}')
         super().__init__(*args, padding_mode=padding_mode, **kwargs)
 
-    def _output_padding(self, input, output_size, dims):  # noqa: A002
+    def _output_padding(self, input, output_size, dims):
         """output_padding, or the one that makes the output output_size (PyTorch's checks and
         messages): each axis can grow by up to stride - 1 past the smallest output."""
         if output_size is None:
@@ -191,7 +191,7 @@ class ConvTranspose1d(_ConvTransposeNd):
                          _single(padding), _single(dilation), True, _single(output_padding),
                          groups, bias, padding_mode=padding_mode, device=device, dtype=dtype)
 
-    def forward(self, input, output_size=None):  # noqa: A002
+    def forward(self, input, output_size=None):
         output_padding = self._output_padding(input, output_size, 1)
         return F.conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding,
                                   output_padding, self.groups, self.dilation)
@@ -210,7 +210,7 @@ class ConvTranspose2d(_ConvTransposeNd):
                          _pair(padding), _pair(dilation), True, _pair(output_padding), groups,
                          bias, padding_mode=padding_mode, device=device, dtype=dtype)
 
-    def forward(self, input, output_size=None):  # noqa: A002
+    def forward(self, input, output_size=None):
         output_padding = self._output_padding(input, output_size, 2)
         return F.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
                                   output_padding, self.groups, self.dilation)
@@ -230,7 +230,7 @@ class _LazyConvMixin(LazyModuleMixin):
         if not self.has_uninitialized_params() and self.in_channels != 0:
             super().reset_parameters()
 
-    def initialize_parameters(self, input, *args, **kwargs):  # noqa: A002
+    def initialize_parameters(self, input, *args, **kwargs):
         if not self.has_uninitialized_params():
             return
         n = self.dims + 1

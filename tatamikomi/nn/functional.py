@@ -10,7 +10,7 @@ from ..ops.conv import Conv2d, IntConv2d
 from ..ops.matmul import check as check_matmul
 from ..random import default_generator
 from . import _conv_args
-from ._conv_functional import conv1d, conv_transpose1d, conv_transpose2d  # noqa: F401
+
 # The losses, activations, normalizations, dropouts and resampling live in private modules
 # (one screen each); F.* is this one namespace, so each is re-exported here.
 from ._activations import (  # noqa: F401
@@ -42,8 +42,9 @@ from ._activations import (  # noqa: F401
     threshold,
     threshold_,
 )
-from ._losses import _tensor
+from ._conv_functional import conv1d, conv_transpose1d, conv_transpose2d  # noqa: F401
 from ._losses import (  # noqa: F401
+    _tensor,
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     cross_entropy,
@@ -56,6 +57,7 @@ from ._losses import (  # noqa: F401
     smooth_l1_loss,
     softmax,
 )
+from ._norms import batch_norm, group_norm, instance_norm, layer_norm, normalize  # noqa: F401
 from ._pooling import (  # noqa: F401
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
@@ -68,7 +70,6 @@ from ._pooling import (  # noqa: F401
     max_pool2d,
     max_unpool2d,
 )
-from ._norms import batch_norm, group_norm, instance_norm, layer_norm, normalize  # noqa: F401
 from ._resample import (  # noqa: F401
     interpolate,
     pixel_shuffle,
@@ -139,7 +140,7 @@ def _pad_checks(x, pad, mode, value):
             raise RuntimeError("Padding value causes wrapping around more than once.")
 
 
-def pad(input, pad, mode="constant", value=None):  # noqa: A002 - PyTorch's names
+def pad(input, pad, mode="constant", value=None):  # PyTorch's names
     """Pad the last len(pad) // 2 dims; pad = (left, right, top, bottom, ...) from the last dim.
 
     Shapes: (..., H, W) -> (..., H + top + bottom, W + left + right) for a 4-element pad.
@@ -149,7 +150,7 @@ def pad(input, pad, mode="constant", value=None):  # noqa: A002 - PyTorch's name
     return ops.Pad.apply(input, pad=pad, mode=mode, value=0.0 if value is None else value)
 
 
-def relu(input, inplace=False):  # noqa: A002
+def relu(input, inplace=False):
     """max(0, x) element-wise."""
     _tensor("relu", "input", 1, input)
     if input.dtype == dtypes.bool:
@@ -159,11 +160,11 @@ def relu(input, inplace=False):  # noqa: A002
     return ops.Relu.apply(input)
 
 
-def relu_(input):  # noqa: A002
+def relu_(input):
     return relu(input, inplace=True)
 
 
-def linear(input, weight, bias=None):  # noqa: A002
+def linear(input, weight, bias=None):
     """x @ weight.T + bias.
 
     Shapes: input (*, in), weight (out, in), bias (out,) -> (*, out).
@@ -251,20 +252,20 @@ def _linear_hint(x):
             f"nn.Linear(in_features={x.shape[-1]}, ...) would accept it")
 
 
-def sigmoid(input):  # noqa: A002 - PyTorch's is input.sigmoid() too: a list fails there
+def sigmoid(input):  # PyTorch's is input.sigmoid() too: a list fails there
     return input.sigmoid()
 
 
-def tanh(input):  # noqa: A002
+def tanh(input):
     return input.tanh()
 
 
-def flatten(input, start_dim=0, end_dim=-1):  # noqa: A002
+def flatten(input, start_dim=0, end_dim=-1):
     _tensor("flatten", "input", 1, input)
     return input.flatten(start_dim, end_dim)
 
 
-def dropout(input, p=0.5, training=True, inplace=False):  # noqa: A002
+def dropout(input, p=0.5, training=True, inplace=False):
     """Zero elements with probability p (scaling the rest) while training; identity otherwise."""
     if p < 0.0 or p > 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
@@ -314,7 +315,7 @@ def _feature_dropout(x, p, training, inplace):
     return x.mul_(noise) if inplace else x * noise
 
 
-def dropout1d(input, p=0.5, training=True, inplace=False):  # noqa: A002
+def dropout1d(input, p=0.5, training=True, inplace=False):
     """Zero whole channels with probability p. Shapes: (N, C, L) or (C, L) -> same."""
     _check_p(p)
     if input.dim() not in (2, 3):
@@ -327,7 +328,7 @@ def dropout1d(input, p=0.5, training=True, inplace=False):  # noqa: A002
     return _feature_dropout(input, p, training, inplace)
 
 
-def dropout2d(input, p=0.5, training=True, inplace=False):  # noqa: A002
+def dropout2d(input, p=0.5, training=True, inplace=False):
     """Zero whole channels with probability p. Shapes: (N, C, H, W) -> same.
 
     A 3-D input is read as (N, C, L), with PyTorch's warning, as PyTorch still does.
@@ -350,7 +351,7 @@ def dropout2d(input, p=0.5, training=True, inplace=False):  # noqa: A002
     return _feature_dropout(input, p, training, inplace)
 
 
-def dropout3d(input, p=0.5, training=True, inplace=False):  # noqa: A002
+def dropout3d(input, p=0.5, training=True, inplace=False):
     """Zero whole channels with probability p. Shapes: (N, C, D, H, W) or (C, D, H, W) -> same."""
     _check_p(p)
     if input.dim() not in (4, 5):
@@ -381,14 +382,14 @@ def _alpha_dropout(x, p, training, inplace, feature):
     return x.mul_(noise).add_(b) if inplace else x * noise + b
 
 
-def alpha_dropout(input, p=0.5, training=False, inplace=False):  # noqa: A002
+def alpha_dropout(input, p=0.5, training=False, inplace=False):
     """Dropout that keeps SELU activations' mean and variance. Shapes: any -> same."""
     _check_p(p)
     _tensor("alpha_dropout", "input", 1, input)
     return _alpha_dropout(input, p, training, inplace, feature=False)
 
 
-def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):  # noqa: A002
+def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
     """alpha_dropout of whole channels. Shapes: (N, C, *) -> same."""
     _check_p(p)
     _tensor("feature_alpha_dropout", "input", 1, input)

@@ -15,17 +15,17 @@ class _InstanceNorm(_NormBase):
         super().__init__(num_features, eps, momentum, affine, track_running_stats, device,
                          dtype, bias=bias)
 
-    def _check_input_dim(self, input):  # noqa: A002
+    def _check_input_dim(self, input):
         ok = (self.no_batch_dim, self.no_batch_dim + 1)
         if input.dim() not in ok:
             raise ValueError(f"expected {ok[0]}D or {ok[1]}D input (got {input.dim()}D input)")
 
-    def _apply(self, input):  # noqa: A002
+    def _apply(self, input):
         return F.instance_norm(input, self.running_mean, self.running_var, self.weight,
                                self.bias, self.training or not self.track_running_stats,
                                self.momentum if self.momentum is not None else 0.0, self.eps)
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         self._check_input_dim(input)
         dim = input.dim() - self.no_batch_dim
         if input.size(dim) != self.num_features:

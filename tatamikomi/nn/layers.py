@@ -26,7 +26,7 @@ class Linear(Module):
             bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0
             init.uniform_(self.bias, -bound, bound)
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         return F.linear(input, self.weight, self.bias)
 
     def extra_repr(self):
@@ -40,7 +40,7 @@ class Identity(Module):
     def __init__(self, *args, **kwargs):
         super().__init__()
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         return input
 
 
@@ -51,7 +51,7 @@ class Flatten(Module):
         super().__init__()
         self.start_dim, self.end_dim = start_dim, end_dim
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         return input.flatten(self.start_dim, self.end_dim)
 
     def extra_repr(self):
@@ -72,7 +72,7 @@ class Unflatten(Module):
                                 f"type {type(n).__name__} at pos {k}")
         self.dim, self.unflattened_size = dim, unflattened_size
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         d = _dim(self.dim, input.ndim)
         sizes = tuple(self.unflattened_size)
         if -1 not in sizes and math.prod(sizes) != input.shape[d]:

@@ -22,7 +22,7 @@ class _PadNd(Module):
         super().__init__()
         self.padding = _ntuple(padding, 2 * self.dims)
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         return F.pad(input, self.padding, self.mode)
 
     def extra_repr(self):
@@ -34,7 +34,7 @@ class _ConstantPadNd(_PadNd):
         super().__init__(padding)
         self.value = value
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         return F.pad(input, self.padding, "constant", self.value)
 
     def extra_repr(self):

@@ -5,9 +5,10 @@ import re
 import numpy as np
 
 from .. import dtypes
-from ..autograd import is_grad_enabled
 from .._parse import is_int
+from ..autograd import is_grad_enabled
 from ..tensor import Tensor, _dim
+from . import math
 from .elementwise import (
     Add,
     Cast,
@@ -22,7 +23,6 @@ from .elementwise import (
     broadcast_shapes,
     unbroadcast,
 )
-from . import math
 from .inplace import CopySlices
 from .matmul import MatMul
 from .matmul import check as check_matmul
@@ -82,7 +82,7 @@ def div(a, b):
         return Div.apply(*operands(a, b, floating=True))
 
 
-def pow(a, b):  # noqa: A001 - PyTorch's name
+def pow(a, b):  # PyTorch's name
     if not (_is_operand(a) and _is_operand(b)):
         return NotImplemented
     kind = "PowBackward1" if isinstance(b, Tensor) and isinstance(a, Tensor) else \

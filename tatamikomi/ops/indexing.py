@@ -61,7 +61,7 @@ def _scatter_add(out, index, src, axis):
     np.add.at(out, tuple(idx), src[tuple(slice(0, n) for n in index.shape)])
 
 
-def gather(input, dim, index, *, sparse_grad=False):  # noqa: A002 - PyTorch's names
+def gather(input, dim, index, *, sparse_grad=False):  # PyTorch's names
     axis = _dim(dim, input.ndim)
     idx = _long("gather", index)
     _check_index(input, idx, axis)
@@ -101,7 +101,7 @@ class Scatter(Function):
         return gx, gs
 
 
-def scatter(input, dim, index, src=None, value=None, *, reduce=None):  # noqa: A002
+def scatter(input, dim, index, src=None, value=None, *, reduce=None):
     """input with src (a tensor) or value (a number) written at index along dim."""
     if reduce not in (None, "add"):
         raise NotImplementedError(f"scatter reduce={reduce!r}: only 'add' is supported")
@@ -113,13 +113,13 @@ def scatter(input, dim, index, src=None, value=None, *, reduce=None):  # noqa: A
     return Scatter.apply(input, src, index=idx, axis=axis, value=value, add=reduce == "add")
 
 
-def scatter_add(input, dim, index, src):  # noqa: A002
+def scatter_add(input, dim, index, src):
     axis, idx = _dim(dim, input.ndim), _long("scatter_add", index)
     _check_index(input, idx, axis)
     return Scatter.apply(input, src, index=idx, axis=axis, value=None, add=True)
 
 
-def index_select(input, dim, index):  # noqa: A002
+def index_select(input, dim, index):
     """The slices of input at index (1-d, int64 or int32) along dim."""
     if index.ndim > 1:
         raise IndexError("index_select(): Index is supposed to be a vector")
@@ -133,7 +133,7 @@ def index_select(input, dim, index):  # noqa: A002
     return out
 
 
-def masked_fill(input, mask, value):  # noqa: A002
+def masked_fill(input, mask, value):
     """input with value wherever mask (bool, broadcast to input) holds."""
     if mask.dtype.name != "bool":
         raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype "
@@ -149,7 +149,7 @@ def masked_fill(input, mask, value):  # noqa: A002
     return Where.apply(v, input, cond=cond)
 
 
-def topk(input, k, dim=-1, largest=True, sorted=True):  # noqa: A002
+def topk(input, k, dim=-1, largest=True, sorted=True):
     """The k largest (or smallest) elements along dim and their indices (NaN is largest)."""
     axis = _dim(dim, max(input.ndim, 1))
     n = input.shape[axis] if input.ndim else 1
@@ -163,7 +163,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True):  # noqa: A002
     return _topk(vals, Tensor._make(idx.astype(np.int64)))
 
 
-def sort(input, dim=-1, descending=False, stable=False):  # noqa: A002
+def sort(input, dim=-1, descending=False, stable=False):
     """input sorted along dim, and where each element came from; NaN counts as the largest
     value and ties keep their order, as in PyTorch."""
     axis = _dim(dim, max(input.ndim, 1))
@@ -180,11 +180,11 @@ def sort(input, dim=-1, descending=False, stable=False):  # noqa: A002
     return _sort(vals, Tensor._make(idx.astype(np.int64)))
 
 
-def argsort(input, dim=-1, descending=False, stable=False):  # noqa: A002
+def argsort(input, dim=-1, descending=False, stable=False):
     return sort(input, dim, descending, stable).indices
 
 
-def nonzero(input, *, as_tuple=False):  # noqa: A002
+def nonzero(input, *, as_tuple=False):
     """Indices of the nonzero elements: (count, ndim) int64, or one tensor per dim."""
     idx = np.nonzero(input.array.reshape(1) if input.ndim == 0 else input.array)
     if as_tuple:

@@ -138,13 +138,13 @@ def einsum(equation, *operands):
     return Einsum.apply(*operands, inputs=tuple(inputs), output=out)
 
 
-def mm(input, mat2):  # noqa: A002 - PyTorch's names
+def mm(input, mat2):  # PyTorch's names
     if input.ndim != 2 or mat2.ndim != 2:
         raise RuntimeError(f"{'self' if input.ndim != 2 else 'mat2'} must be a matrix")
     return input @ mat2
 
 
-def bmm(input, mat2):  # noqa: A002
+def bmm(input, mat2):
     if input.ndim != 3 or mat2.ndim != 3:
         raise RuntimeError(f"batch{1 if input.ndim != 3 else 2} must be a 3D tensor")
     if input.shape[0] != mat2.shape[0] or input.shape[2] != mat2.shape[1]:
@@ -154,16 +154,16 @@ def bmm(input, mat2):  # noqa: A002
     return input @ mat2
 
 
-def mv(input, vec):  # noqa: A002
+def mv(input, vec):
     return input @ vec
 
 
-def dot(input, tensor):  # noqa: A002
+def dot(input, tensor):
     if input.ndim != 1 or tensor.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {tensor.ndim}D "
                            "tensors")
     return input @ tensor
 
 
-def outer(input, vec2):  # noqa: A002
+def outer(input, vec2):
     return input.reshape(-1, 1) * vec2.reshape(1, -1)

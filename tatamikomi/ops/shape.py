@@ -35,7 +35,7 @@ def split(tensor, split_size_or_sections, dim=0):
     return tuple(_piece(tensor, axis, a, b) for a, b in zip(cuts[:-1], cuts[1:]))
 
 
-def chunk(input, chunks, dim=0):  # noqa: A002 - PyTorch's names
+def chunk(input, chunks, dim=0):  # PyTorch's names
     """At most `chunks` pieces of equal size (the last may be smaller) along dim."""
     if chunks <= 0:
         raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
@@ -43,14 +43,14 @@ def chunk(input, chunks, dim=0):  # noqa: A002 - PyTorch's names
     return split(input, max(-(-n // chunks), 1) if n else 1, dim)
 
 
-def unbind(input, dim=0):  # noqa: A002
+def unbind(input, dim=0):
     """The slices along dim, that dim removed: views."""
     axis = _dim(dim, input.ndim)
     return tuple(GetItem.apply(input, index=(slice(None),) * axis + (i,))
                  for i in range(input.shape[axis]))
 
 
-def narrow(input, dim, start, length):  # noqa: A002
+def narrow(input, dim, start, length):
     axis = _dim(dim, input.ndim)
     start = start + input.shape[axis] if start < 0 else start
     if start + length > input.shape[axis] or length < 0:
@@ -68,7 +68,7 @@ class Flip(Function):
         return np.flip(gy, self.axes)
 
 
-def flip(input, *dims):  # noqa: A002
+def flip(input, *dims):
     """Reverse the order along dims: flip(x, (0, 2)) or x.flip(0, 2)."""
     if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
         dims = tuple(dims[0])
@@ -88,7 +88,7 @@ class Roll(Function):
         return np.roll(gy, tuple(-s for s in self.shifts), self.axes)
 
 
-def roll(input, shifts, dims=None):  # noqa: A002
+def roll(input, shifts, dims=None):
     """Elements shifted along dims, wrapping around; without dims, over the flattened tensor."""
     shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
     if dims is None:
@@ -114,7 +114,7 @@ class Repeat(Function):
         return g.reshape(self.shape)
 
 
-def repeat(input, *sizes):  # noqa: A002
+def repeat(input, *sizes):
     reps = tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else sizes
     if len(reps) < input.ndim:
         raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number "
@@ -122,7 +122,7 @@ def repeat(input, *sizes):  # noqa: A002
     return Repeat.apply(input, reps=tuple(int(r) for r in reps))
 
 
-def tile(input, dims):  # noqa: A002
+def tile(input, dims):
     dims = tuple(dims)
     return repeat(input, (1,) * (input.ndim - len(dims)) + dims)
 
@@ -138,7 +138,7 @@ class RepeatInterleave(Function):
                         axis=self.axis)
 
 
-def repeat_interleave(input, repeats, dim=None, *, output_size=None):  # noqa: A002
+def repeat_interleave(input, repeats, dim=None, *, output_size=None):
     if dim is None:
         input, dim = input.flatten(), 0
     reps = repeats.array if isinstance(repeats, Tensor) else int(repeats)
@@ -168,7 +168,7 @@ def meshgrid(*tensors, indexing=None):
     return tuple(grids)
 
 
-def movedim(input, source, destination):  # noqa: A002
+def movedim(input, source, destination):
     src = (source,) if isinstance(source, int) else tuple(source)
     dst = (destination,) if isinstance(destination, int) else tuple(destination)
     src = [_dim(d, input.ndim) for d in src]

@@ -33,7 +33,7 @@ def _correction(unbiased, correction):
     return 1 if unbiased is None or unbiased else 0
 
 
-def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):  # noqa: A002
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """The variance over dim (all by default), divided by N - correction (Bessel: 1)."""
     if isinstance(dim, bool):                     # var(x, False): the old unbiased argument
         dim, unbiased = None, dim
@@ -42,7 +42,7 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):  # n
                          correction=_correction(unbiased, correction), root=False)
 
 
-def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):  # noqa: A002
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     if isinstance(dim, bool):
         dim, unbiased = None, dim
     _floating("std", input)
@@ -50,39 +50,39 @@ def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):  # n
                          correction=_correction(unbiased, correction), root=True)
 
 
-def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):  # noqa: A002
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return (var(input, dim, unbiased, keepdim, correction=correction),
             input.mean(dim if dim is not None else None, keepdim))
 
 
-def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):  # noqa: A002
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return (std(input, dim, unbiased, keepdim, correction=correction),
             input.mean(dim if dim is not None else None, keepdim))
 
 
-def prod(input, dim=None, keepdim=False, *, dtype=None):  # noqa: A002
+def prod(input, dim=None, keepdim=False, *, dtype=None):
     t = input if dtype is None else input.type(dtype)
     if dim is not None:
         dim = _dim(dim, t.ndim)
     return Prod.apply(t, axis=dim, keepdim=keepdim)
 
 
-def cumsum(input, dim, *, dtype=None):  # noqa: A002
+def cumsum(input, dim, *, dtype=None):
     t = input if dtype is None else input.type(dtype)
     if t.ndim == 0:
         return t * 1
     return Cumsum.apply(t, axis=_dim(dim, t.ndim))
 
 
-def amax(input, dim=(), keepdim=False):  # noqa: A002
+def amax(input, dim=(), keepdim=False):
     return Amax.apply(input, axis=_axes(dim, input.ndim), keepdim=keepdim, largest=True)
 
 
-def amin(input, dim=(), keepdim=False):  # noqa: A002
+def amin(input, dim=(), keepdim=False):
     return Amax.apply(input, axis=_axes(dim, input.ndim), keepdim=keepdim, largest=False)
 
 
-def norm(input, p="fro", dim=None, keepdim=False, dtype=None):  # noqa: A002
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     """The vector p-norm over dim (all by default): 2 / 'fro', 1, inf, -inf, or any p > 0."""
     t = input if dtype is None else input.type(dtype)
     _floating("linalg.vector_norm", t)
@@ -100,7 +100,7 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):  # noqa: A002
     return (t.abs() ** p).sum(dim=axis, keepdim=keepdim) ** (1.0 / p)
 
 
-def logsumexp(input, dim, keepdim=False):  # noqa: A002
+def logsumexp(input, dim, keepdim=False):
     """log(sum(exp(x))) over dim without overflow: the max is taken out first."""
     t = input if input.dtype.is_floating_point else input.float()
     axis = _axes(dim, t.ndim)
@@ -118,14 +118,14 @@ def _logical(fn, input, dim, keepdim):
     return Tensor._make(np.asarray(fn(a, axis=_axes(dim, input.ndim), keepdims=keepdim)))
 
 
-def all(input, dim=None, keepdim=False):  # noqa: A001 A002 - PyTorch's names
+def all(input, dim=None, keepdim=False):  # PyTorch's names
     return _logical(np.all, input, dim, keepdim)
 
 
-def any(input, dim=None, keepdim=False):  # noqa: A001 A002
+def any(input, dim=None, keepdim=False):
     return _logical(np.any, input, dim, keepdim)
 
 
-def count_nonzero(input, dim=None):  # noqa: A002
+def count_nonzero(input, dim=None):
     return Tensor._make(np.asarray(np.count_nonzero(input.array, axis=_axes(dim, input.ndim)),
                                    np.int64))

@@ -10,7 +10,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
     """Cosine annealing that restarts from the initial lr after T_0, then T_0 * T_mult, ...
     epochs (SGDR, Loshchilov & Hutter, 2017). step() may take a fractional epoch."""
 
-    def __init__(self, optimizer, T_0, T_mult=1, eta_min=0.0, last_epoch=-1):  # noqa: N803
+    def __init__(self, optimizer, T_0, T_mult=1, eta_min=0.0, last_epoch=-1):
         if T_0 <= 0 or not isinstance(T_0, int):
             raise ValueError(f"Expected positive integer T_0, but got {T_0}")
         if T_mult < 1 or not isinstance(T_mult, int):

@@ -5,7 +5,6 @@ from ..kernels._jit import njit, prange
 from ..tensor import Tensor
 from .optimizer import Optimizer
 
-
 # Parameters from this many elements update on all cores (ms, float32, serial / parallel):
 # 401,408 (the chapter's fc1) 0.96 / 0.58, 18,432 0.045 / 0.10, 2,048 0.005 / 0.09.
 PARALLEL_MIN = 1 << 17

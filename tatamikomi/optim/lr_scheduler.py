@@ -206,7 +206,7 @@ class CosineAnnealingLR(LRScheduler):
     """Half a cosine from the initial lr down to eta_min over T_max epochs (SGDR without
     restarts, Loshchilov & Hutter, 2017); past T_max it climbs back, as PyTorch's."""
 
-    def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):  # noqa: N803
+    def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
         self.T_max, self.eta_min = T_max, eta_min
         super().__init__(optimizer, last_epoch)
 

@@ -9,6 +9,7 @@ import numpy as np
 from ..autograd import enable_grad, no_grad
 from ..tensor import Tensor
 
+
 # torch.typename(t) names a tensor by its legacy type, e.g. torch.FloatTensor
 def _typename(obj):
     """The name torch.typename gives obj, so that our messages read as PyTorch's."""

@@ -15,10 +15,15 @@ import pickle
 import time
 
 from . import _allowlist, _torch, _unpickle, _zip
-from ._atomic import _TEMP_NAME, TEMP_PREFIX, write_atomic  # noqa: F401
-from ._messages import (DOCS_MESSAGE, OUR_HINT, UNSAFE_MESSAGE, _check_location,  # noqa: F401
-                        _target_type, _weights_only_message)
-
+from ._atomic import _TEMP_NAME, TEMP_PREFIX, write_atomic
+from ._messages import (
+    DOCS_MESSAGE,
+    OUR_HINT,
+    UNSAFE_MESSAGE,
+    _check_location,
+    _target_type,
+    _weights_only_message,
+)
 
 # ----- save
 

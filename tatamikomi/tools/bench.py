@@ -175,7 +175,7 @@ def torch_times(rows, repeats):
     own defaults instead, as its users run it, but with the allocator settings tatamikomi makes
     (HEAP_ENV), which spare both the page faults of fresh arrays. The arrays travel in an .npz.
     """
-    from tatamikomi import HEAP_ENV         # here: the child runs this file without tatamikomi
+    from tatamikomi import HEAP_ENV  # here: the child runs this file without tatamikomi
     with tempfile.TemporaryDirectory() as d:
         arrays = {f"{k}{i}": a for i, r in enumerate(rows)
                   for k, a in zip("xwbg", (*r["arrays"], r["gy"]))}

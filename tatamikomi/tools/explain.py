@@ -181,7 +181,7 @@ def add_arguments(p):
 
 def main(args):
     if args.name or ("(" not in args.layer and ":" in args.layer):
-        from . import summary                      # the model loader, only when one is named
+        from . import summary  # the model loader, only when one is named
         if not args.name:
             raise UserError(f"{args.layer}: name the layer to explain with --layer NAME")
         model = summary.instantiate(args.layer)

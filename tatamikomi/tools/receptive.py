@@ -195,7 +195,7 @@ class AsReturned:
         self.tensor, self._node, self.shape = t, t._node, tuple(t.shape)
 
 
-def trace(output, input, cache=None):  # noqa: A002 - the traced input tensor
+def trace(output, input, cache=None):  # the traced input tensor
     """The field of output (a Tensor or an AsReturned) with respect to input, walking its graph
     back to input.
 

@@ -183,7 +183,7 @@ def load(target):
             module = importlib.import_module(where)
     except UserError:
         raise
-    except Exception as e:  # noqa: BLE001 - the user's own file failed: say where, no traceback
+    except Exception as e:  # the user's own file failed: say where, no traceback
         frames = traceback.extract_tb(e.__traceback__)
         at = f" ({frames[-1].filename}:{frames[-1].lineno})" if frames else ""
         raise UserError(f"{where} did not load: {type(e).__name__}: {e}{at}") from None
@@ -199,7 +199,7 @@ def instantiate(target):
     cls = load(target)
     try:
         model = cls()
-    except Exception as e:  # noqa: BLE001 - the user's own __init__
+    except Exception as e:  # the user's own __init__
         raise UserError(f"{target}() failed: {type(e).__name__}: {e} (the command line builds "
                         "the model with no arguments)") from None
     if not isinstance(model, nn.Module):

@@ -5,7 +5,7 @@ import sys
 import time
 from pathlib import Path
 
-from .. import manual_seed, no_grad, nn, optim, random
+from .. import manual_seed, nn, no_grad, optim, random
 from ..cli import UserError, load_file, non_negative, positive, writable_folder
 from ..serialization import remove_stale_temps, save
 from ..utils.data import DataLoader, Subset

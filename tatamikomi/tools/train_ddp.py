@@ -11,8 +11,8 @@ options until train.py routes --nproc here.
 import argparse
 import os
 import sys
-from pathlib import Path
 import time
+from pathlib import Path
 
 from .. import distributed as dist
 from .. import float64, manual_seed, nn, no_grad, random, tensor
@@ -22,7 +22,6 @@ from ..nn.parallel import DistributedDataParallel
 from ..serialization import save
 from ..utils.data import DataLoader, DistributedSampler, Subset
 from . import train
-
 
 RELAUNCHED = "TATAMIKOMI_TRAIN_RANKS"     # set for ranks whose parent reports the end
 

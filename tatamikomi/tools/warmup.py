@@ -12,8 +12,20 @@ import time
 import numba
 from numba.core import event
 
-from .. import (float32, float64, kernels, manual_seed, nn, no_grad, optim, rand, randint,
-                randn, randperm, tensor)
+from .. import (
+    float32,
+    float64,
+    kernels,
+    manual_seed,
+    nn,
+    no_grad,
+    optim,
+    rand,
+    randint,
+    randn,
+    randperm,
+    tensor,
+)
 from ..kernels import _jit, blocked
 from ..nn import functional as F
 

@@ -82,7 +82,7 @@ def checkpoint(function, *args, use_reentrant=None, context_fn=None, determinism
     return CheckpointFunction.apply(function, preserve, *args)
 
 
-def checkpoint_sequential(functions, segments, input, use_reentrant=None, **kwargs):  # noqa: A002
+def checkpoint_sequential(functions, segments, input, use_reentrant=None, **kwargs):
     """Run functions (a list or an nn.Sequential) in `segments` chunks, all but the last one
     checkpointed, as PyTorch splits them."""
     if use_reentrant is None:
@@ -106,6 +106,6 @@ def checkpoint_sequential(functions, segments, input, use_reentrant=None, **kwar
     size, end = len(functions) // segments, -1
     for start in range(0, size * (segments - 1), size):
         end = start + size - 1
-        input = checkpoint(run(start, end), input, use_reentrant=use_reentrant,  # noqa: A001
+        input = checkpoint(run(start, end), input, use_reentrant=use_reentrant,
                            preserve_rng_state=preserve)
     return run(end + 1, len(functions) - 1)(input)

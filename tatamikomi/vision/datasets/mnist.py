@@ -14,8 +14,15 @@ import numpy as np
 from ...tensor import Tensor
 from ...utils.data import default_collate
 from ..transforms import batch_transform
-from .utils import CHECK_MD5, _write_atomic, check_md5, checking_md5, extract_archive, fetch
-from .utils import verify_str_arg
+from .utils import (
+    CHECK_MD5,
+    _write_atomic,
+    check_md5,
+    checking_md5,
+    extract_archive,
+    fetch,
+    verify_str_arg,
+)
 from .vision import VisionDataset
 
 # Public mirrors of the four .gz files, tried in order (torchvision uses the same two).

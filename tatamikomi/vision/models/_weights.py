@@ -11,8 +11,8 @@ VGG16's IMAGENET1K_FEATURES; meta["num_classes"] is 1000 for every entry here.
 import enum
 import re
 
-from .. import transforms as T
 from ...hub import load_state_dict_from_url
+from .. import transforms as T
 
 BASE = "https://download.pytorch.org/models/"
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)

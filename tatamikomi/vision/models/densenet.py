@@ -40,7 +40,7 @@ class _DenseLayer(nn.Module):
         # linearly with depth instead of quadratically (Pleiss et al., 2017)
         return cp.checkpoint(lambda *xs: self.bn_function(xs), *inputs, use_reentrant=False)
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         prev_features = [input] if not isinstance(input, (list, tuple)) else input
         if self.memory_efficient and self.any_requires_grad(prev_features):
             bottleneck_output = self.call_checkpoint_bottleneck(prev_features)

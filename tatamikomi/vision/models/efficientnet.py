@@ -69,7 +69,7 @@ class MBConv(nn.Module):
         self.stochastic_depth = StochasticDepth(stochastic_depth_prob, "row")
         self.out_channels = cnf.out_channels
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         result = self.block(input)
         if self.use_res_connect:
             result = self.stochastic_depth(result)

@@ -62,7 +62,7 @@ class InvertedResidual(nn.Module):
         self.out_channels = cnf.out_channels
         self._is_cn = cnf.stride > 1
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         result = self.block(input)
         if self.use_res_connect:
             result += input

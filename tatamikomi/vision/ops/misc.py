@@ -46,9 +46,9 @@ class SqueezeExcitation(nn.Module):
         self.activation = activation()
         self.scale_activation = scale_activation()
 
-    def _scale(self, input):  # noqa: A002
+    def _scale(self, input):
         scale = self.fc1(self.avgpool(input))
         return self.scale_activation(self.fc2(self.activation(scale)))
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         return self._scale(input) * input

@@ -2,7 +2,7 @@
 from ... import empty, nn
 
 
-def stochastic_depth(input, p, mode, training=True):  # noqa: A002 - torchvision's name
+def stochastic_depth(input, p, mode, training=True):  # torchvision's name
     """Zero the branch per sample ("row") or for the whole batch ("batch"), scaled by 1/(1-p).
 
     Shapes: input (N, ...) -> same; the mask is (N, 1, ...) for "row", (1, 1, ...) for "batch".
@@ -30,7 +30,7 @@ class StochasticDepth(nn.Module):
         self.p = p
         self.mode = mode
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         return stochastic_depth(input, self.p, self.mode, self.training)
 
     def __repr__(self):

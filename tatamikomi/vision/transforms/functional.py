@@ -7,10 +7,24 @@ import numpy as np
 
 from ...creation import from_numpy
 from ...tensor import Tensor
-from ._base import (_PIL_FILTERS, InterpolationMode, _check, _interp, _is_pil_image, _pil,
-                    _wrap, get_dimensions)
-from ._color import (adjust_brightness, adjust_contrast, adjust_hue, adjust_saturation,
-                     rgb_to_grayscale, to_grayscale)
+from ._base import (
+    _PIL_FILTERS,
+    InterpolationMode,
+    _check,
+    _interp,
+    _is_pil_image,
+    _pil,
+    _wrap,
+    get_dimensions,
+)
+from ._color import (
+    adjust_brightness,
+    adjust_contrast,
+    adjust_hue,
+    adjust_saturation,
+    rgb_to_grayscale,
+    to_grayscale,
+)
 from ._resample import resample_hw
 
 __all__ = ["InterpolationMode", "adjust_brightness", "adjust_contrast", "adjust_hue",

@@ -13,8 +13,16 @@ import numpy as np
 from ...tensor import Tensor
 from . import _draws
 from . import functional as F
-from ._random import (ColorJitter, RandomCrop, RandomErasing, RandomHorizontalFlip,
-                      RandomResizedCrop, RandomRotation, RandomVerticalFlip, _setup_size)
+from ._random import (
+    ColorJitter,
+    RandomCrop,
+    RandomErasing,
+    RandomHorizontalFlip,
+    RandomResizedCrop,
+    RandomRotation,
+    RandomVerticalFlip,
+    _setup_size,
+)
 from .functional import InterpolationMode
 
 __all__ = ["CenterCrop", "ColorJitter", "Compose", "Grayscale", "Lambda", "Normalize",
