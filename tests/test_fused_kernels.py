@@ -1,0 +1,139 @@
+"""kernels.fused against the plain path: the same kernel's forward, + bias, + residual, then the
+activation as PyTorch computes it; every kernel that runs the spec, float32 and float64."""
+import numpy as np
+import pytest
+
+from tatamikomi import kernels
+from tatamikomi.kernels import ConvSpec, fused
+
+torch = pytest.importorskip("torch")
+F = torch.nn.functional
+
+TORCH_ACTS = {None: lambda t: t, "relu": F.relu, "relu6": F.relu6, "silu": F.silu,
+              "hardswish": F.hardswish, "sigmoid": torch.sigmoid, "gelu": F.gelu}
+
+# (x shape, w shape, stride, padding (top, bottom, left, right), groups): odd widths (not a
+# multiple of any vector), batch 1 and more, stride 2, uneven padding, groups, depthwise, 1x1.
+CASES = [
+    ((2, 5, 7, 9), (6, 5, 3, 3), (1, 1), (1, 1, 1, 1), 1),
+    ((1, 8, 11, 13), (20, 8, 3, 3), (1, 1), (1, 1, 1, 1), 1),     # more outputs than a tile
+    ((2, 6, 9, 10), (4, 3, 3, 3), (2, 2), (1, 0, 1, 2), 2),       # groups, stride, uneven pad
+    ((1, 6, 9, 7), (6, 1, 3, 3), (1, 1), (1, 1, 1, 1), 6),        # depthwise
+    ((2, 4, 10, 9), (8, 1, 3, 3), (2, 2), (1, 1, 1, 1), 4),       # depthwise x2, stride 2
+    ((2, 7, 5, 9), (9, 7, 1, 1), (1, 1), (0, 0, 0, 0), 1),        # 1x1
+    ((1, 8, 9, 9), (5, 8, 1, 1), (2, 2), (0, 0, 0, 0), 1),        # 1x1, stride 2
+    ((2, 3, 13, 15), (5, 3, 7, 7), (2, 2), (3, 3, 3, 3), 1),      # a stem
+]
+DTYPES = ("float32", "float64")
+RTOL = {"float32": 1e-5, "float64": 1e-12}
+
+
+def _specs():
+    for x, w, s, p, g in CASES:
+        spec = ConvSpec.make(x, w, s, p, (1, 1), g)
+        for name in kernels.KERNELS:
+            if name != "fft" and kernels.KERNELS[name].supports(spec):
+                yield pytest.param(name, x, w, s, p, g, id=f"{name}-x{x}w{w}s{s}g{g}")
+
+
+def plain(x, w, b, r, spec, act, name):
+    """The plain path with kernel `name`: its forward, + bias, + residual, torch's act."""
+    y = kernels.KERNELS[name].forward(x, w, spec)
+    if b is not None:
+        y = y + b.reshape(-1, 1, 1)
+    if r is not None:
+        y = y + r
+    return TORCH_ACTS[act](torch.from_numpy(np.ascontiguousarray(y))).numpy()
+
+
+def close(y, ref, dtype):
+    assert y.shape == ref.shape and y.dtype == ref.dtype
+    scale = max(1.0, float(np.nanmax(np.abs(ref[np.isfinite(ref)]), initial=0)))
+    np.testing.assert_allclose(y, ref, rtol=RTOL[dtype], atol=RTOL[dtype] * scale,
+                               equal_nan=True)
+    assert np.array_equal(np.isnan(y), np.isnan(ref))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name, xs, ws, stride, pad, groups", list(_specs()))
+def test_every_epilogue_equals_the_plain_path(name, xs, ws, stride, pad, groups, dtype):
+    spec = ConvSpec.make(xs, ws, stride, pad, (1, 1), groups, dtype)
+    rng = np.random.default_rng(0)
+    x, w = (rng.standard_normal(s).astype(dtype) for s in (xs, ws))
+    b, r = (rng.standard_normal(s).astype(dtype) for s in ((spec.O,), spec.y_shape))
+    for bias in (None, b):
+        packed = fused.pack(w, spec, bias)
+        for res in (None, r):
+            for act in fused.ACTS:
+                with kernels.use(name):
+                    y = fused.forward(x, packed, spec, act=act, residual=res)
+                close(y, plain(x, w, bias, res, spec, act, name), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name, xs, ws, stride, pad, groups", list(_specs()))
+def test_nan_in_x_spreads_as_in_the_plain_path(name, xs, ws, stride, pad, groups, dtype):
+    spec = ConvSpec.make(xs, ws, stride, pad, (1, 1), groups, dtype)
+    rng = np.random.default_rng(1)
+    x, w = (rng.standard_normal(s).astype(dtype) for s in (xs, ws))
+    b, r = (rng.standard_normal(s).astype(dtype) for s in ((spec.O,), spec.y_shape))
+    x[0, 0, 1, 2] = np.nan
+    x[-1, -1, -1, -1] = np.nan
+    packed = fused.pack(w, spec, b)
+    for act in ("relu", "relu6", "hardswish"):
+        with kernels.use(name):
+            y = fused.forward(x, packed, spec, act=act, residual=r)
+        close(y, plain(x, w, b, r, spec, act, name), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_the_rules_kernel_by_default_and_batch_sizes_share_a_pack(dtype):
+    spec1 = ConvSpec.make((1, 8, 12, 10), (16, 8, 3, 3), (1, 1), (1, 1), (1, 1), 1, dtype)
+    spec3 = ConvSpec.make((3, 8, 12, 10), (16, 8, 3, 3), (1, 1), (1, 1), (1, 1), 1, dtype)
+    rng = np.random.default_rng(2)
+    w, b = rng.standard_normal(spec1.w_shape).astype(dtype), rng.standard_normal(16).astype(dtype)
+    packed = fused.pack(w, spec1, b)
+    for spec in (spec1, spec3, spec1):
+        x = rng.standard_normal(spec.x_shape).astype(dtype)
+        name = kernels.select(spec).__name__.rsplit(".", 1)[-1]
+        close(fused.forward(x, packed, spec, act="relu"),
+              plain(x, w, b, None, spec, "relu", name), dtype)
+
+
+def test_pack_copies_what_it_needs():
+    spec = ConvSpec.make((2, 4, 9, 9), (8, 4, 3, 3), (1, 1), (1, 1), (1, 1), 1)
+    rng = np.random.default_rng(3)
+    x, w = (rng.standard_normal(s).astype("float32") for s in (spec.x_shape, spec.w_shape))
+    b = rng.standard_normal(8).astype("float32")
+    packed = fused.pack(w, spec, b)
+    before = fused.forward(x, packed, spec, act="relu6")
+    w0, b0 = w.copy(), b.copy()
+    w *= 3
+    b += 1
+    after = fused.forward(x, packed, spec, act="relu6")
+    np.testing.assert_array_equal(before, after)
+    close(after, plain(x, w0, b0, None, spec, "relu6", "blocked"), "float32")
+
+
+def test_float64_weights_for_a_float32_conv_are_cast():
+    spec = ConvSpec.make((1, 3, 6, 6), (4, 3, 3, 3), (1, 1), (1, 1), (1, 1), 1)
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal(spec.x_shape).astype("float32")
+    w = rng.standard_normal(spec.w_shape)
+    y = fused.forward(x, fused.pack(w, spec), spec)
+    name = kernels.select(spec).__name__.rsplit(".", 1)[-1]
+    close(y, plain(x, w.astype("float32"), None, None, spec, None, name), "float32")
+
+
+def test_supports_act_and_bad_arguments():
+    assert all(fused.supports_act(a) for a in (None, "relu", "relu6", "silu", "hardswish"))
+    assert not fused.supports_act("tanh")
+    spec = ConvSpec.make((1, 2, 5, 5), (3, 2, 3, 3))
+    packed = fused.pack(np.ones(spec.w_shape, "float32"), spec)
+    x = np.ones(spec.x_shape, "float32")
+    with pytest.raises(ValueError, match="unknown activation"):
+        fused.forward(x, packed, spec, act="tanh")
+    with pytest.raises(ValueError, match="residual"):
+        fused.forward(x, packed, spec, residual=np.ones((1, 3, 2, 2), "float32"))
+    with pytest.raises(ValueError, match="weight"):
+        fused.pack(np.ones((3, 2, 2, 2), "float32"), spec)
