@@ -22,6 +22,7 @@ CASES = [
     ((2, 4, 10, 9), (8, 1, 3, 3), (2, 2), (1, 1, 1, 1), 4),       # depthwise x2, stride 2
     ((2, 7, 5, 9), (9, 7, 1, 1), (1, 1), (0, 0, 0, 0), 1),        # 1x1
     ((1, 8, 9, 9), (5, 8, 1, 1), (2, 2), (0, 0, 0, 0), 1),        # 1x1, stride 2
+    ((1, 6, 5, 9), (4, 3, 1, 1), (1, 1), (0, 0, 0, 0), 2),        # 1x1, one sample, groups
     ((2, 3, 13, 15), (5, 3, 7, 7), (2, 2), (3, 3, 3, 3), 1),      # a stem
 ]
 DTYPES = ("float32", "float64")
@@ -98,6 +99,19 @@ def test_the_rules_kernel_by_default_and_batch_sizes_share_a_pack(dtype):
         name = kernels.select(spec).__name__.rsplit(".", 1)[-1]
         close(fused.forward(x, packed, spec, act="relu"),
               plain(x, w, b, None, spec, "relu", name), dtype)
+
+
+@pytest.mark.parametrize("name, nbytes", [("im2col", 13000), ("blocked", 20000)])
+def test_a_batch_in_several_chunks(name, nbytes, monkeypatch):
+    """Chunks of 2, 2 and 1 samples (the workspace caps are bytes per chunk)."""
+    monkeypatch.setattr(kernels.KERNELS[name], "WORKSPACE_BYTES", nbytes)
+    spec = ConvSpec.make((5, 3, 7, 8), (10, 3, 3, 3), (1, 1), (1, 1), (1, 1), 1)
+    rng = np.random.default_rng(5)
+    x, w = (rng.standard_normal(s).astype("float32") for s in (spec.x_shape, spec.w_shape))
+    b, r = (rng.standard_normal(s).astype("float32") for s in ((spec.O,), spec.y_shape))
+    with kernels.use(name):
+        y = fused.forward(x, fused.pack(w, spec, b), spec, act="silu", residual=r)
+    close(y, plain(x, w, b, r, spec, "silu", name), "float32")
 
 
 def test_pack_copies_what_it_needs():

@@ -11,9 +11,11 @@ import math
 
 import numpy as np
 
-from . import select
+from . import blocked, depthwise, im2col, select
 from ._finite import finite
 from ._jit import njit, run_tasks
+from ._scratch import scratch
+from ._simd import fwd_tile, tile_rows, tile_vecs
 from .spec import ConvSpec
 
 # The activations, as PyTorch's functional forms; codes for the compiled loops.
@@ -40,6 +42,14 @@ class Packed:
         self.finite = finite(self.w)
         self.dtype = np.dtype(dtype)
         self._forms = {}
+
+    def form(self, name, spec, make):
+        """make(self, spec): the weights as kernel `name` wants them, made once (they depend on
+        the weights and the geometry only, not on the batch size)."""
+        got = self._forms.get(name)
+        if got is None:
+            got = self._forms[name] = make(self, spec)
+        return got
 
 
 def pack(w, spec: ConvSpec, bias=None) -> Packed:
@@ -146,6 +156,186 @@ def _check(x, packed, spec, act, residual):
                          f"{residual.dtype} does not fit {spec}")
 
 
+@njit
+def _popcount(m):
+    c = 0
+    while m:
+        m &= m - 1
+        c += 1
+    return c
+
+
+@njit
+def _blocked_run(t0, t1, tile, xp, offs, wp, bp, y, n0, n, G, V, OBn, nb, PL, Wq, L, r, hr,
+                 act, k):
+    """blocked._fwd_run's tasks, each tile's outputs then finished (+ residual, act) while
+    they are in L1: the valid pixels of a tile's vectors are one run of y's packed pixels."""
+    RW, PV = tile_rows(tile), tile_vecs(tile)
+    R = offs.shape[0]
+    _, O, OH, OW = y.shape
+    Og, P = O // G, OH * OW
+    yf, rf = y.reshape(-1), r.reshape(-1)
+    dm = np.empty(2 * PV, np.int64)
+    last, p0, cnt = -1, 0, 0
+    for t in range(t0, t1):
+        ob, kk = t % OBn, t // OBn
+        blk, kk = kk % nb, kk // nb
+        g, s = kk % G, kk // G
+        q = blk * PV * L
+        if q != last:
+            p0, cnt = -1, 0
+            for v in range(PV):
+                d, m = blocked._lanes(q + v * L, L, Wq, OW, OH)
+                dm[2 * v], dm[2 * v + 1] = d, m
+                if m != 0:
+                    p0 = d if p0 < 0 else p0
+                    cnt += _popcount(m)
+            last = q
+        rows = min(RW, Og - ob * RW)
+        yi = ((n0 + s) * O + g * Og + ob * RW) * P
+        fwd_tile(tile, xp, (g * V * n + s) * PL + q, offs, wp, (g * OBn + ob) * R * RW, bp,
+                 (g * OBn + ob) * RW, y, yi, P, rows, dm)
+        if cnt > 0 and (hr or act):
+            for j in range(rows):
+                a = yi + j * P + p0
+                seg = yf[a:a + cnt]
+                _finish(seg, seg, seg[0], False, rf[a:a + cnt] if hr else seg, hr, act, k, True)
+
+
+def _blocked_form(packed, spec):
+    """blocked's weights and bias in its tile layout (as its _conv makes them every call)."""
+    G, O, dt = spec.groups, spec.O, packed.dtype
+    RW = blocked.TILE.rows
+    OBn = -(-(O // G) // RW)
+    wt = np.zeros((G, OBn * RW, packed.w[0].size), dt)
+    wt[:, :O // G] = packed.w.reshape(G, O // G, -1)
+    wp = np.ascontiguousarray(wt.reshape(G, OBn, RW, -1).transpose(0, 1, 3, 2)).ravel()
+    bp = np.zeros(G * OBn * RW, dt)
+    if packed.bias is not None:
+        bp.reshape(G, OBn * RW)[:, :O // G] = packed.bias.reshape(G, O // G)
+    return wp, bp
+
+
+def _blocked(x, packed, spec, act, residual):
+    wp, bp = packed.form("blocked", spec, _blocked_form)
+    geo = blocked._geometry(x.shape, spec.w_shape, spec.padding, spec.stride, spec.dilation,
+                            spec.groups, x.dtype, blocked.TILE, False, blocked.WORKSPACE_BYTES,
+                            blocked.PARALLEL_MIN)
+    y = np.empty(spec.y_shape, x.dtype)
+    hr = residual is not None
+    r = residual if hr else y
+    for n0, n1 in geo.chunks(spec.N):
+        n = n1 - n0
+        run_tasks(_blocked_run, n * spec.groups * geo.nb * geo.OBn, geo.tile.token,
+                  geo.padded(x, n0, n1), geo.offsets(n), wp, bp, y, n0, n, spec.groups, geo.V,
+                  geo.OBn, geo.nb, geo.PL, geo.Wq, geo.L, r, hr, ACTS[act], _consts(x.dtype),
+                  parallel=geo.par)
+    return y
+
+
+@njit
+def _transpose_run(t0, t1, yc, y, n0, b, hb, r, hr, act, k):
+    """Planes t = s * O + o of y[n0 + s, o] = act(yc[o, s*P : (s+1)*P] + b[o] + r[...]):
+    the GEMM's (O, Nc * P) output moved to NCHW and finished in one pass. Shapes: y (N, O, P)."""
+    O, P = y.shape[1], y.shape[2]
+    for t in range(t0, t1):
+        s, o = t // O, t % O
+        d = y[n0 + s, o]
+        _finish(d, yc[o, s * P:(s + 1) * P], b[o] if hb else b[0], hb,
+                r[n0 + s, o] if hr else d, hr, act, k, False)
+
+
+def _im2col_form(packed, spec):
+    G = spec.groups
+    return (np.ascontiguousarray(packed.w.reshape(G, spec.O // G, -1)),)
+
+
+def _im2col(x, packed, spec, act, residual):
+    """im2col's forward, each chunk's GEMM output finished (bias, residual, act) as it is moved
+    into y (or in place, one sample a chunk); a plain 1x1 conv of one sample skips the copy."""
+    (wg,) = packed.form("im2col", spec, _im2col_form)
+    G, O, P, N = spec.groups, spec.O, spec.OH * spec.OW, spec.N
+    plain1x1 = (spec.KH == spec.KW == 1 and spec.stride == (1, 1) and not any(spec.padding))
+    y = np.empty((N, O, P), x.dtype)
+    hb, hr, code, k = packed.bias is not None, residual is not None, ACTS[act], _consts(x.dtype)
+    b = packed.bias if hb else np.zeros(1, x.dtype)
+    r = residual.reshape(y.shape) if hr else y
+    for n0, n1, col, rs, geom in im2col._chunks(spec, x.dtype):
+        nc = n1 - n0
+        if plain1x1 and nc == 1:
+            cg = x[n0].reshape(G, -1, P)
+        else:
+            im2col._im2col(x[n0:n1], col, geom, rs)
+            cg = col.reshape(G, -1, nc * P)
+        if nc == 1:
+            np.matmul(wg, cg, out=y[n0].reshape(G, O // G, P))
+            if hb or hr or code:
+                run_tasks(_epilogue_run, O, y[n0:n1], b, hb, r[n0:n1], hr, code, k,
+                          parallel=O * P >= PARALLEL_MIN)
+        else:
+            yc = scratch("fused_gemm", (G, O // G, nc * P), x.dtype)
+            np.matmul(wg, cg, out=yc)
+            run_tasks(_transpose_run, nc * O, yc.reshape(O, nc * P), y, n0, b, hb, r, hr,
+                      code, k, parallel=nc * O * P >= PARALLEL_MIN)
+    return y.reshape(spec.y_shape)
+
+
+@njit
+def _dw_run(b0, b1, x, w, y, g, bias, hb, r, hr, act, k):
+    """depthwise._fwd_run with each plane's sums started from its bias and the plane finished
+    (residual, act) as it is written. Shapes: x (N, C, H, W), w (O, 1, KH, KW) -> y."""
+    KH, KW, sh, sw, dh, dw, pt, pl, OH, OW, m, N, C = g
+    H, W = x.shape[2], x.shape[3]
+    Hp, Wp = depthwise._padded(g, H, W)
+    buf, wide = np.zeros((Hp, Wp), x.dtype), np.zeros((OH, Wp), x.dtype)
+    bf, yw, M = buf.ravel(), wide.ravel(), OH * Wp
+    B = depthwise.BLOCKS
+    zero = k[0]
+    for nc in range(b0 * N * C // B, b1 * N * C // B):
+        n, c = nc // C, nc % C
+        depthwise._fill(buf, x[n, c], pt, pl)
+        for o in range(c * m, c * m + m):
+            start = bias[o] if hb else zero
+            yo = y[n, o]
+            if sh == 1 and sw == 1:
+                yw[:] = start
+                for i in range(KH):
+                    for j in range(KW):
+                        src, wij = bf[i * dh * Wp + j * dw:], w[o, 0, i, j]
+                        for q in range(M):
+                            yw[q] += wij * src[q]
+                depthwise._copy(yo, wide[:, :OW])
+            else:
+                yo[:] = start
+                for i in range(KH):
+                    for j in range(KW):
+                        for oh in range(OH):
+                            depthwise._rows_madd(yo[oh], buf[oh * sh + i * dh, j * dw:],
+                                                 w[o, 0, i, j], sw, OW)
+            if hr or act:
+                plane = yo.reshape(-1)
+                _finish(plane, plane, zero, False, r[n, o].reshape(-1) if hr else plane, hr,
+                        act, k, True)
+
+
+def _depthwise(x, packed, spec, act, residual):
+    (sh, sw), (dh, dw), (pt, _, pl, _) = spec.stride, spec.dilation, spec.padding
+    g = (spec.KH, spec.KW, sh, sw, dh, dw, pt, pl, spec.OH, spec.OW, spec.O // spec.C,
+         spec.N, spec.C)
+    y = np.empty(spec.y_shape, x.dtype)
+    hb, hr = packed.bias is not None, residual is not None
+    run_tasks(_dw_run, depthwise.BLOCKS, x, packed.w, y, g,
+              packed.bias if hb else np.zeros(1, x.dtype), hb, residual if hr else y, hr,
+              ACTS[act], _consts(x.dtype), parallel=spec.macs >= depthwise.PARALLEL_MIN)
+    return y
+
+
+# The kernels with a fused driver here; the others run as the plain path plus one epilogue pass.
+# Each driver is exact only for finite weights (as its kernel checks on every call; pack()
+# checks once).
+DRIVERS = {blocked: _blocked, im2col: _im2col, depthwise: _depthwise}
+
+
 def forward(x, packed: Packed, spec: ConvSpec, act=None, residual=None):
     """act(conv(x, w) + bias + residual), act one of ACTS, residual None or like y.
 
@@ -153,7 +343,12 @@ def forward(x, packed: Packed, spec: ConvSpec, act=None, residual=None):
     """
     _check(x, packed, spec, act, residual)
     x = np.ascontiguousarray(x, packed.dtype)
+    if residual is not None:
+        residual = np.ascontiguousarray(residual)
     kernel = select(spec)
+    driver = DRIVERS.get(kernel) if packed.finite else None
+    if driver is not None:
+        return driver(x, packed, spec, act, residual)
     bias = packed.bias
     if bias is not None and getattr(kernel, "FUSES_BIAS", False):
         y, bias = kernel.forward(x, packed.w, spec, bias=bias), None
@@ -163,7 +358,7 @@ def forward(x, packed: Packed, spec: ConvSpec, act=None, residual=None):
         y = np.array(y, order="C")
     y = y.reshape(spec.N, spec.O, -1)
     if residual is not None:
-        residual = np.ascontiguousarray(residual).reshape(y.shape)
+        residual = residual.reshape(y.shape)
     return _epilogue(y, bias, residual, act).reshape(spec.y_shape)
 
 
