@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from tatamikomi import kernels
-from tatamikomi.kernels import ConvSpec, fused
+from tatamikomi.kernels import ConvSpec, blocked, fused
+from tatamikomi.kernels._simd import Tile
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -24,6 +25,7 @@ CASES = [
     ((1, 8, 9, 9), (5, 8, 1, 1), (2, 2), (0, 0, 0, 0), 1),        # 1x1, stride 2
     ((1, 6, 5, 9), (4, 3, 1, 1), (1, 1), (0, 0, 0, 0), 2),        # 1x1, one sample, groups
     ((2, 3, 13, 15), (5, 3, 7, 7), (2, 2), (3, 3, 3, 3), 1),      # a stem
+    ((1, 4, 24, 30), (10, 4, 3, 3), (1, 1), (1, 1, 1, 1), 1),     # blocked: units of 2 blocks
 ]
 DTYPES = ("float32", "float64")
 RTOL = {"float32": 1e-5, "float64": 1e-12}
@@ -112,6 +114,21 @@ def test_a_batch_in_several_chunks(name, nbytes, monkeypatch):
     with kernels.use(name):
         y = fused.forward(x, fused.pack(w, spec, b), spec, act="silu", residual=r)
     close(y, plain(x, w, b, r, spec, "silu", name), "float32")
+
+
+@pytest.mark.parametrize("tile", [Tile(4, 3, 32), Tile(8, 3, 16), Tile(6, 2, 32)], ids=repr)
+def test_blocked_with_other_isas_tiles(tile, monkeypatch):
+    """AVX2's tile (and NEON's, and an odd one), compiled for this CPU, one pack for all."""
+    spec = ConvSpec.make((2, 6, 13, 11), (10, 3, 3, 3), (1, 2), (1, 1), (1, 1), 2)
+    rng = np.random.default_rng(6)
+    x, w = (rng.standard_normal(s).astype("float32") for s in (spec.x_shape, spec.w_shape))
+    b, r = (rng.standard_normal(s).astype("float32") for s in ((spec.O,), spec.y_shape))
+    packed = fused.pack(w, spec, b)
+    with kernels.use("blocked"):
+        fused.forward(x, packed, spec, act="relu", residual=r)      # the host's tile first
+        monkeypatch.setattr(blocked, "TILE", tile)
+        y = fused.forward(x, packed, spec, act="relu", residual=r)
+    close(y, plain(x, w, b, r, spec, "relu", "blocked"), "float32")
 
 
 def test_pack_copies_what_it_needs():
