@@ -221,6 +221,21 @@ def test_layers_that_do_not_build(capsys):
                       "Kernel size can't be greater than actual input size")
 
 
+@pytest.mark.parametrize("layer", ["Conv2d(1, 1, 3, stride=18446744073709551617)",
+                                   "MaxPool2d(2, stride=18446744073709551616)",
+                                   "MaxPool2d((2, 2, 2))"])
+def test_layers_pytorch_refuses_say_what_pytorch_says(layer, capsys):
+    """Integers past int64 and a 3-tuple kernel reached Numba (a TypingError traceback); explain
+    now reports PyTorch's own message for the same layer on the same input."""
+    import torch
+    ns = {n: getattr(torch.nn, n) for n in ("Conv2d", "MaxPool2d")}
+    with pytest.raises(Exception) as theirs:
+        eval(layer, ns)(torch.ones(1, 1, 5, 5))
+    first = str(theirs.value).splitlines()[0]
+    err = assert_user_error(["explain", layer, "--input", "1,1,5,5"], capsys, first)
+    assert "TypingError" not in err and "numba" not in err.lower()
+
+
 def test_draw_names_missing_layers_and_inputs(tmp_path, capsys):
     ckpt = tmp_path / "c.pt"
     tm.save({"model": SimpleCNN().state_dict()}, ckpt)
