@@ -4,9 +4,9 @@ libraries from the same seed: the numbers they print must agree.
 - the 60-minute blitz's "Neural Networks" (LeNet, the grad_fn walk, a manual SGD step);
 - pytorch/examples super_resolution's network (PixelShuffle, orthogonal init) and a step;
 - fast_neural_style's transformer network (reflection padding, instance norm, upsampling);
-- a CIFAR-style training script (augmentation by hand, cosine schedule, label smoothing, the
-  calls of issue 12's table: meshgrid, sin/cos/abs, normal, bmm, LazyLinear, rand(size=...),
-  argmax(axis=...)).
+- a CIFAR-style training script (augmentation by hand, cosine schedule, label smoothing, and
+  calls such scripts make that the library once lacked: meshgrid, sin/cos/abs, normal, bmm,
+  LazyLinear, rand(size=...), argmax(axis=...)).
 pytorch/examples mnist/main.py has its own file (test_program_mnist_main.py).
 """
 import math
