@@ -131,6 +131,18 @@ def test_blocked_with_other_isas_tiles(tile, monkeypatch):
     close(y, plain(x, w, b, r, spec, "relu", "blocked"), "float32")
 
 
+@pytest.mark.parametrize("stride, dilation", [((2, 2), (2, 1)), ((3, 2), (1, 2)), ((1, 1), (2, 3))])
+def test_depthwise_phases_with_dilation_and_uneven_padding(stride, dilation):
+    spec = ConvSpec.make((2, 3, 11, 10), (6, 1, 3, 2), stride, (2, 1, 0, 3), dilation, 3,
+                         "float64")
+    rng = np.random.default_rng(7)
+    x, w = (rng.standard_normal(s) for s in (spec.x_shape, spec.w_shape))
+    b, r = (rng.standard_normal(s) for s in ((spec.O,), spec.y_shape))
+    with kernels.use("depthwise"):
+        y = fused.forward(x, fused.pack(w, spec, b), spec, act="hardswish", residual=r)
+    close(y, plain(x, w, b, r, spec, "hardswish", "depthwise"), "float64")
+
+
 def test_pack_copies_what_it_needs():
     spec = ConvSpec.make((2, 4, 9, 9), (8, 4, 3, 3), (1, 1), (1, 1), (1, 1), 1)
     rng = np.random.default_rng(3)
