@@ -143,6 +143,24 @@ def test_depthwise_phases_with_dilation_and_uneven_padding(stride, dilation):
     close(y, plain(x, w, b, r, spec, "hardswish", "depthwise"), "float64")
 
 
+@pytest.mark.parametrize("name", ["im2col", "blocked", "direct"])
+def test_out_is_written_and_returned(name):
+    spec = ConvSpec.make((2, 4, 9, 9), (8, 4, 3, 3), (1, 1), (1, 1), (1, 1), 1)
+    rng = np.random.default_rng(8)
+    x, w = (rng.standard_normal(s).astype("float32") for s in (spec.x_shape, spec.w_shape))
+    b, r = (rng.standard_normal(s).astype("float32") for s in ((spec.O,), spec.y_shape))
+    out = np.full(spec.y_shape, np.nan, np.float32)
+    packed = fused.pack(w, spec, b)
+    with kernels.use(name):
+        y = fused.forward(x, packed, spec, act="relu", residual=r, out=out)
+    assert y is out or np.shares_memory(y, out)
+    close(out, plain(x, w, b, r, spec, "relu", name), "float32")
+    with pytest.raises(ValueError, match="overlap"):
+        fused.forward(x, packed, spec, residual=r, out=r)
+    with pytest.raises(ValueError, match="out of shape"):
+        fused.forward(x, packed, spec, out=out[:, :, :, :4])
+
+
 def test_pack_copies_what_it_needs():
     spec = ConvSpec.make((2, 4, 9, 9), (8, 4, 3, 3), (1, 1), (1, 1), (1, 1), 1)
     rng = np.random.default_rng(3)

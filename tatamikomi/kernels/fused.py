@@ -170,7 +170,7 @@ def _finish_planes(y, n0, nc, S, tr, bias, residual, act):
               _consts(y.dtype), parallel=nc * O * P >= PARALLEL_MIN)
 
 
-def _check(x, packed, spec, act, residual):
+def _check(x, packed, spec, act, residual, out):
     if act not in ACTS:
         raise ValueError(f"unknown activation {act!r}; known: {', '.join(map(str, ACTS))}")
     if tuple(x.shape) != spec.x_shape:
@@ -179,6 +179,14 @@ def _check(x, packed, spec, act, residual):
                                  or residual.dtype != x.dtype):
         raise ValueError(f"residual of shape {tuple(residual.shape)} and dtype "
                          f"{residual.dtype} does not fit {spec}")
+    if out is not None:
+        if (tuple(out.shape) != spec.y_shape or out.dtype != packed.dtype
+                or not out.flags.c_contiguous or not out.flags.writeable):
+            raise ValueError(f"out of shape {tuple(out.shape)} and dtype {out.dtype} does not "
+                             f"fit {spec} (C-contiguous, writeable)")
+        if np.may_share_memory(out, x) or (residual is not None
+                                           and np.may_share_memory(out, residual)):
+            raise ValueError("out must not overlap x or residual")
 
 
 @njit
@@ -239,12 +247,11 @@ def _blocked_form(packed, spec):
     return wp, bp
 
 
-def _blocked(x, packed, spec, act, residual):
+def _blocked(x, packed, spec, act, residual, y):
     wp, bp = packed.form(("blocked", blocked.TILE), spec, _blocked_form)
     geo = blocked._geometry(x.shape, spec.w_shape, spec.padding, spec.stride, spec.dilation,
                             spec.groups, x.dtype, blocked.TILE, False, blocked.WORKSPACE_BYTES,
                             blocked.PARALLEL_MIN)
-    y = np.empty(spec.y_shape, x.dtype)
     hr = residual is not None
     r = residual if hr else y
     threads = numba.get_num_threads() if geo.par else 1
@@ -265,13 +272,13 @@ def _im2col_form(packed, spec):
     return (np.ascontiguousarray(packed.w.reshape(G, spec.O // G, -1)),)
 
 
-def _im2col(x, packed, spec, act, residual):
+def _im2col(x, packed, spec, act, residual, y):
     """im2col's forward, each chunk's GEMM output finished (bias, residual, act) as it is moved
     into y (or in place, one sample a chunk); a plain 1x1 conv of one sample skips the copy."""
     (wg,) = packed.form("im2col", spec, _im2col_form)
     G, O, P, N = spec.groups, spec.O, spec.OH * spec.OW, spec.N
     plain1x1 = (spec.KH == spec.KW == 1 and spec.stride == (1, 1) and not any(spec.padding))
-    y = np.empty((N, O, P), x.dtype)
+    y = y.reshape(N, O, P)
     r = None if residual is None else residual.reshape(y.shape)
     for n0, n1, col, rs, geom in im2col._chunks(spec, x.dtype):
         nc = n1 - n0
@@ -347,7 +354,7 @@ def _dw_run(b0, b1, x, w, y, g, Hq, Wq, bias, hb, r, hr, act, k):
                 start = end
 
 
-def _depthwise(x, packed, spec, act, residual):
+def _depthwise(x, packed, spec, act, residual, y):
     (sh, sw), (dh, dw), (pt, _, pl, _) = spec.stride, spec.dilation, spec.padding
     g = (spec.KH, spec.KW, sh, sw, dh, dw, pt, pl, spec.OH, spec.OW, spec.O // spec.C,
          spec.N, spec.C)
@@ -355,7 +362,6 @@ def _depthwise(x, packed, spec, act, residual):
     # overrun into the next row (one more row)
     Hq = max(-(-(pt + spec.H) // sh), spec.OH + (spec.KH - 1) * dh // sh) + 1
     Wq = max(-(-(pl + spec.W) // sw), spec.OW + (spec.KW - 1) * dw // sw)
-    y = np.empty(spec.y_shape, x.dtype)
     hb, hr = packed.bias is not None, residual is not None
     run_tasks(_dw_run, depthwise.BLOCKS, x, packed.w, y, g, Hq, Wq,
               packed.bias if hb else np.zeros(1, x.dtype), hb, residual if hr else y, hr,
@@ -369,30 +375,30 @@ def _depthwise(x, packed, spec, act, residual):
 DRIVERS = {blocked: _blocked, im2col: _im2col, depthwise: _depthwise}
 
 
-def forward(x, packed: Packed, spec: ConvSpec, act=None, residual=None):
-    """act(conv(x, w) + bias + residual), act one of ACTS, residual None or like y.
+def forward(x, packed: Packed, spec: ConvSpec, act=None, residual=None, out=None):
+    """act(conv(x, w) + bias + residual), act one of ACTS, residual None or like y; written
+    into out if given (C-contiguous, y's shape and dtype, overlapping neither x nor residual:
+    a buffer reused from call to call), else into a new array.
 
     Shapes: x (N, C, H, W), residual (N, O, OH, OW) -> y (N, O, OH, OW).
     """
-    _check(x, packed, spec, act, residual)
+    _check(x, packed, spec, act, residual, out)
     x = np.ascontiguousarray(x, packed.dtype)
     if residual is not None:
         residual = np.ascontiguousarray(residual)
     kernel = select(spec)
     driver = DRIVERS.get(kernel) if packed.finite else None
+    y = np.empty(spec.y_shape, packed.dtype) if out is None else out
     if driver is not None:
-        return driver(x, packed, spec, act, residual)
+        return driver(x, packed, spec, act, residual, y)
     bias = packed.bias
     if bias is not None and getattr(kernel, "FUSES_BIAS", False):
-        y, bias = kernel.forward(x, packed.w, spec, bias=bias), None
+        z, bias = kernel.forward(x, packed.w, spec, bias=bias), None
     else:
-        y = kernel.forward(x, packed.w, spec)
-    if not (y.flags.c_contiguous and y.flags.writeable) or np.may_share_memory(y, x):
-        y = np.array(y, order="C")
+        z = kernel.forward(x, packed.w, spec)
     y = y.reshape(spec.N, spec.O, -1)
-    if residual is not None:
-        residual = residual.reshape(y.shape)
-    _finish_planes(y, 0, spec.N, None, False, bias, residual, act)
+    _finish_planes(y, 0, spec.N, z.reshape(y.shape), False, bias,
+                   None if residual is None else residual.reshape(y.shape), act)
     return y.reshape(spec.y_shape)
 
 
