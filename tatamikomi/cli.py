@@ -22,6 +22,9 @@ COMMANDS = {                        # verb -> module in tatamikomi.tools
     "draw": "draw",
     "warmup": "warmup",
 }
+# verb -> the tools module whose main runs it, where that is not the one with its options:
+# train_ddp.main starts `train --nproc N`'s ranks, or calls train.main for one process
+MAINS = {"train": "train_ddp"}
 
 
 class UserError(Exception):
@@ -128,6 +131,8 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     module, verb_parser = parser.verbs[args.command]
+    if args.command in MAINS:
+        module = importlib.import_module(f"tatamikomi.tools.{MAINS[args.command]}")
     try:
         return module.main(args)
     except UserError as e:

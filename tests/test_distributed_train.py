@@ -1,4 +1,5 @@
-"""`train --nproc N` (tools/train_ddp.py): 2 ranks on a tiny MNIST, resumed on 1; Ctrl-C."""
+"""`train --nproc N` (tools/train_ddp.py): 2 ranks on a tiny MNIST, resumed on 1; Ctrl-C;
+no MPI."""
 import os
 import signal
 import subprocess
@@ -7,8 +8,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import tatamikomi as tm
+from tatamikomi import cli
+from tatamikomi.distributed import _mpi
 from tatamikomi.tools import train, train_ddp
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,7 +34,7 @@ def tiny_mnist(folder, n_train=192, n_test=50):
 
 
 def train_cmd(data, out, *extra):
-    return [sys.executable, "-m", "tatamikomi.tools.train_ddp", "--data", str(data), "--out",
+    return [sys.executable, "-m", "tatamikomi", "train", "--data", str(data), "--out",
             str(out), "--no-plots", "--batch-size", "32", *extra]
 
 
@@ -51,7 +55,7 @@ def test_two_ranks_train_rank_0_saves_and_one_process_resumes(tmp_path, capsys):
     try:
         args = [a for a in train_cmd(data, out, "--resume", "--epochs", "2")[3:]
                 if a not in ("--batch-size", "32")]
-        assert train_ddp._main(args) == 0
+        assert cli.main(args) == 0
     finally:
         del os.environ["TATAMIKOMI_CHECK_MD5"]
     assert tm.load(out / "checkpoint.pt")["epoch"] == 2
@@ -61,7 +65,6 @@ def test_two_ranks_train_rank_0_saves_and_one_process_resumes(tmp_path, capsys):
 def test_command_line_is_rebuilt_without_nproc():
     p = train_ddp.argparse.ArgumentParser()
     train.add_arguments(p)
-    train_ddp.add_arguments(p)
     args = p.parse_args(["--epochs", "2", "--resume", "--lr", "0.01", "--nproc", "3"])
     again = train_ddp.command_line(args)
     assert "--nproc" not in again and vars(p.parse_args(again)) == dict(vars(args), nproc=1)
@@ -79,3 +82,18 @@ def test_ctrl_c_stops_the_ranks_and_keeps_the_last_checkpoint(tmp_path):
     assert proc.returncode == 130, stdout + stderr
     assert "interrupted:" in stderr and "continue with --resume" in stderr
     assert tm.load(out / "checkpoint.pt")["epoch"] >= 1
+
+
+def test_nproc_is_documented_and_needs_mpi(tmp_path, monkeypatch, capsys):
+    help_text = cli.build_parser().verbs["train"][1].format_help()
+    assert "--nproc NPROC" in help_text and "(default: 1)" in help_text.split("--nproc")[-1]
+    monkeypatch.setattr(_mpi, "available", lambda: False)       # as without mpi4py
+    argv = ["train", "--nproc", "2", "--out", str(tmp_path), "--no-plots"]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and not (tmp_path / "checkpoint.pt").exists()
+    assert err.startswith("tatamikomi train: error: --nproc 2: training on 2 processes needs "
+                          "mpi4py and mpiexec: pip install mpi4py mpich")
+    args = cli.build_parser().parse_args(argv)
+    with pytest.raises(cli.UserError, match="train.main trains in one process"):
+        train.main(args)                     # never N copies of one process's training

@@ -75,6 +75,10 @@ def add_arguments(p):
                         "third of them), onecycle (per batch, peak at --lr) (default: none)")
     p.add_argument("--workers", type=non_negative, default=0,
                    help="DataLoader worker processes for the training data (default: 0)")
+    p.add_argument("--nproc", type=positive(int), default=1,
+                   help="train on N processes (ranks started through mpiexec, which needs "
+                        "mpi4py and mpich), one thread each, each taking 1/N of every batch; "
+                        "rank 0 prints and saves (default: %(default)s)")
 
 
 def non_negative_float(text):
@@ -407,6 +411,11 @@ def _start(args):
 
 
 def main(args):
+    """One process's training; `python -m tatamikomi train` comes here through train_ddp.main,
+    which starts --nproc N ranks instead (train_ddp imports this module, not the other way)."""
+    if getattr(args, "nproc", 1) > 1:
+        raise UserError(f"--nproc {args.nproc}: train.main trains in one process; "
+                        "tatamikomi.tools.train_ddp.main starts the ranks")
     tqdm, out, ckpt_path, ckpt = _start(args)
     settings = resolve_settings(args, ckpt)
     manual_seed(settings["seed"])

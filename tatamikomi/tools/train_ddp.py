@@ -5,8 +5,9 @@ mpiexec), with DistributedDataParallel and a DistributedSampler's share of every
 averaged gradient is that of the whole batch. Rank 0 alone prints, draws and writes the
 checkpoint (atomically, as train does), with the model's own keys (no `module.` prefix), so
 `--resume` continues it on any number of ranks. Ctrl-C stops every rank and leaves the last
-complete checkpoint. `python -m tatamikomi.tools.train_ddp --nproc 2 ...` runs it with train's
-options until train.py routes --nproc here.
+complete checkpoint. `python -m tatamikomi train` comes here (cli.MAINS), and goes on to
+train.main in one process unless --nproc N > 1; the ranks run
+`python -m tatamikomi.tools.train_ddp` with the same options.
 """
 import argparse
 import os
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from .. import distributed as dist
 from .. import float64, manual_seed, nn, no_grad, random, tensor
-from ..cli import UserError, positive
+from ..cli import UserError
 from ..distributed import _mpi, run
 from ..nn.parallel import DistributedDataParallel
 from ..serialization import save
@@ -24,12 +25,6 @@ from ..utils.data import DataLoader, DistributedSampler, Subset
 from . import train
 
 RELAUNCHED = "TATAMIKOMI_TRAIN_RANKS"     # set for ranks whose parent reports the end
-
-
-def add_arguments(p):
-    p.add_argument("--nproc", type=positive(int), default=1,
-                   help="train on N processes started through mpiexec, one thread each, each "
-                        "taking 1/N of every batch (default: %(default)s)")
 
 
 def in_rank():
@@ -58,6 +53,11 @@ def command_line(args):
 def relaunch(args):
     """Start args.nproc ranks running this loop; returns the launcher's exit status."""
     n = args.nproc
+    try:
+        run.mpiexec()
+    except run.UsageError:
+        raise UserError(f"--nproc {n}: training on {n} processes needs mpi4py and mpiexec: "
+                        f"{_mpi.INSTALL}; or leave out --nproc") from None
     batch = args.batch_size or (None if args.resume else train.SETTINGS["batch_size"])
     if batch is not None and batch % n:
         raise UserError(f"--batch-size {batch}: {n} ranks cannot share it evenly; pass a "
@@ -218,8 +218,6 @@ def _main(argv=None):
     p = argparse.ArgumentParser(prog="python -m tatamikomi.tools.train_ddp",
                                 description=__doc__)
     train.add_arguments(p)
-    if not any(a.dest == "nproc" for a in p._actions):
-        add_arguments(p)
     args = p.parse_args(argv)
     try:
         return main(args)
