@@ -1,5 +1,6 @@
 """torch.nn.parallel: DataParallel runs the module as it is (no GPUs, as PyTorch's CPU build);
-DistributedDataParallel needs a process group, which tatamikomi does not have yet."""
+DistributedDataParallel averages gradients across the ranks of a tatamikomi.distributed process
+group (MPI), in buckets started from backward hooks."""
 from .data_parallel import DataParallel, data_parallel
 from .distributed import DistributedDataParallel
 
