@@ -161,6 +161,19 @@ def test_out_is_written_and_returned(name):
         fused.forward(x, packed, spec, out=out[:, :, :, :4])
 
 
+def test_a_stem_goes_to_blocked_unless_a_kernel_is_forced():
+    spec = ConvSpec.make((2, 3, 20, 18), (16, 3, 7, 7), (2, 2), (3, 3), (1, 1), 1)
+    assert kernels.select(spec) is kernels.im2col
+    assert fused.choose(spec) is (blocked if blocked.FAST else kernels.im2col)
+    with kernels.use("im2col"):
+        assert fused.choose(spec) is kernels.im2col
+    rng = np.random.default_rng(9)
+    x, w = (rng.standard_normal(s).astype("float32") for s in (spec.x_shape, spec.w_shape))
+    b = rng.standard_normal(spec.O).astype("float32")
+    close(fused.forward(x, fused.pack(w, spec, b), spec, act="relu"),
+          plain(x, w, b, None, spec, "relu", "im2col"), "float32")
+
+
 def test_pack_copies_what_it_needs():
     spec = ConvSpec.make((2, 4, 9, 9), (8, 4, 3, 3), (1, 1), (1, 1), (1, 1), 1)
     rng = np.random.default_rng(3)

@@ -8,11 +8,13 @@ activation as PyTorch defines it) to rounding: a kernel that starts its sums fro
 rounds once less.
 """
 import math
+import os
+import sys
 
 import numba
 import numpy as np
 
-from . import blocked, depthwise, im2col, select
+from . import _forced, blocked, depthwise, im2col, rule, select
 from ._finite import finite
 from ._jit import njit, run_tasks
 from ._scratch import scratch
@@ -375,6 +377,26 @@ def _depthwise(x, packed, spec, act, residual, y):
 DRIVERS = {blocked: _blocked, im2col: _im2col, depthwise: _depthwise}
 
 
+def _stem(s):
+    return (blocked.FAST and s.groups == 1 and s.C < 8 and s.KH * s.KW > 1 and s.O <= 128
+            and s.dilation == (1, 1))
+
+
+def choose(spec):
+    """The kernel for spec's forward: a forced one (kernels.use, TATAMIKOMI_CONV, the
+    autotuner) as select() says, else blocked for a stem (fewer than 8 input channels, up to
+    128 outputs: the rules send these to im2col, whose column copy dominates; forward only,
+    1x3x224x224 7x7/2 -> 64: 1.8 against 3.1+ ms, 8x3x224x224 3x3/2 -> 32: 3.6 against
+    12.6 ms), else the rules' choice. Every kernel gives the plain path's results to rounding.
+    """
+    stack = getattr(_forced, "stack", None)
+    tuning = sys.modules.get("tatamikomi.backends.conv")
+    if (stack or os.environ.get("TATAMIKOMI_CONV")
+            or (tuning is not None and tuning.benchmark)):
+        return select(spec)
+    return blocked if _stem(spec) else rule(spec).kernel
+
+
 def forward(x, packed: Packed, spec: ConvSpec, act=None, residual=None, out=None):
     """act(conv(x, w) + bias + residual), act one of ACTS, residual None or like y; written
     into out if given (C-contiguous, y's shape and dtype, overlapping neither x nor residual:
@@ -386,7 +408,7 @@ def forward(x, packed: Packed, spec: ConvSpec, act=None, residual=None, out=None
     x = np.ascontiguousarray(x, packed.dtype)
     if residual is not None:
         residual = np.ascontiguousarray(residual)
-    kernel = select(spec)
+    kernel = choose(spec)
     driver = DRIVERS.get(kernel) if packed.finite else None
     y = np.empty(spec.y_shape, packed.dtype) if out is None else out
     if driver is not None:
