@@ -54,7 +54,14 @@ def _keep_heap():
 _keep_heap()
 
 from . import autograd, dtypes, ops
-from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from .creation import (
     arange,
     as_tensor,

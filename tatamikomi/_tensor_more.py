@@ -17,6 +17,10 @@ class Facts:
     def is_cuda(self):
         return False
 
+    def is_inference(self):
+        """Whether the tensor was made in inference mode (torch.inference_mode)."""
+        return self._inf
+
     is_xpu = is_mps = is_sparse = is_quantized = is_meta = is_cuda      # only the CPU is here
 
     def element_size(self):

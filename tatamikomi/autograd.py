@@ -14,9 +14,11 @@ FREED = ("Trying to backward through the graph a second time (or directly access
 
 
 class _Mode(threading.local):
-    """Grad mode is per thread, as PyTorch's: every thread starts with recording on."""
+    """Grad mode is per thread, as PyTorch's: every thread starts with recording on (and
+    inference mode off)."""
 
     enabled = True
+    inference = False
 
 
 _mode = _Mode()
@@ -83,6 +85,49 @@ class set_grad_enabled(_GradMode):  # noqa: N801
     def __call__(self, fn):
         _mode.enabled = self.before               # as a decorator, the call changes nothing
         return super().__call__(fn)
+
+
+class inference_mode:  # noqa: N801 - PyTorch's public name
+    """no_grad, and tensors made inside are inference tensors: autograd never sees them
+    (saving one for backward, or writing one in place, outside is an error), as PyTorch's.
+    inference_mode(False) turns both off. A context manager and a decorator, bare or called."""
+
+    def __new__(cls, mode=True):
+        if mode is None or isinstance(mode, bool):
+            return super().__new__(cls)
+        return cls()(mode)                          # @inference_mode without parentheses
+
+    def __init__(self, mode=True):
+        self.mode, self.prev = bool(mode), []
+
+    def __enter__(self):
+        self.prev.append((_mode.enabled, _mode.inference))
+        _mode.enabled, _mode.inference = not self.mode, self.mode
+
+    def __exit__(self, *exc):
+        _mode.enabled, _mode.inference = self.prev.pop()
+
+    def __call__(self, fn):
+        mode = self.mode
+
+        def wrapper(*args, **kwargs):
+            with inference_mode(mode):
+                return fn(*args, **kwargs)
+        wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
+        return wrapper
+
+    def clone(self):
+        return type(self)(self.mode)
+
+
+def is_inference_mode_enabled():
+    return _mode.inference
+
+
+INFERENCE_SAVED = ("Inference tensors cannot be saved for backward. Please do not use Tensors "
+                   "created in inference mode in computation tracked by autograd. To work around "
+                   "this, you can make a clone to get a normal tensor and use it in autograd, or "
+                   "use `torch.no_grad()` instead of `torch.inference_mode()`.")
 
 
 class _Context:
@@ -320,6 +365,8 @@ def _versions(node, y):
             continue
         for t in node.inputs:
             if t is not None and a is t.array:
+                if t._inf:
+                    raise RuntimeError(INFERENCE_SAVED)
                 out.append((i, t._vc, t._vc[0], t))
                 break
     return tuple(out)

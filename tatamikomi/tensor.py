@@ -11,11 +11,14 @@ from ._parse import int_tuple, is_int
 from ._print import tensor_repr
 from ._tensor_draws import Draws
 from ._tensor_more import Facts, Hooks
-from .autograd import backward, is_grad_enabled
+from .autograd import _mode, backward, is_grad_enabled
 from .device import check as _check_device
 from .device import device as _device
 
 LEAF_INPLACE = "a leaf Variable that requires grad is being used in an in-place operation."
+INFERENCE_INPLACE = ("Inplace update to inference tensor outside InferenceMode is not allowed.You "
+                     "can make a clone to get a normal tensor before doing inplace update.See "
+                     "https://github.com/pytorch/rfcs/pull/17 for more details.")
 NUMPY_GRAD = "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
 _minmax = collections.namedtuple("return_types", ["values", "indices"])
 
@@ -66,6 +69,7 @@ class Tensor(Facts, Hooks, Draws):
     __array_ufunc__ = None          # make NumPy defer `ndarray * Tensor` to our reflected ops
     __hash__ = object.__hash__
     _slot = 0                       # which output of its node (nodes of custom Functions: many)
+    _inf = False                    # made in inference mode (autograd.inference_mode)
 
     def __init__(self, *args, **kwargs):
         raise TypeError("use tatamikomi.tensor(...) or a factory such as tatamikomi.zeros(...)")
@@ -77,6 +81,8 @@ class Tensor(Facts, Hooks, Draws):
         t.array = array if isinstance(array, np.ndarray) else np.asarray(array)
         t._requires_grad, t._node, t._grad = requires_grad, node, None
         t._base, t._vc = None, [0]          # a view's base tensor; the version counter views share
+        if _mode.inference:
+            t._inf = True
         return t
 
     # ----- views and versions (PyTorch's semantics for in-place ops through views)
@@ -84,6 +90,8 @@ class Tensor(Facts, Hooks, Draws):
         """Record y, made from self by the view op `op(**params)`, as a view of self's base."""
         if not np.may_share_memory(y.array, self.array):
             return                                          # the op had to copy
+        if y._inf or self._inf:     # a view is of its base's kind, inference or normal
+            y._inf = self._inf
         y._base = self if self._base is None else self._base
         y._vc, y._seen = self._vc, self._vc[0]
         y._steps = (self._steps if self._base is not None else ()) + ((op, params),)
@@ -155,6 +163,9 @@ class Tensor(Facts, Hooks, Draws):
         self._requires_grad = builtins.bool(flag)
 
     def requires_grad_(self, requires_grad=True):
+        if requires_grad and self._inf and not _mode.inference:
+            raise RuntimeError("Setting requires_grad=True on inference tensor outside "
+                               "InferenceMode is not allowed.")
         self.requires_grad = requires_grad
         return self
 
@@ -530,6 +541,8 @@ class Tensor(Facts, Hooks, Draws):
 
     # ----- in place (PyTorch refuses these on a leaf that requires grad while recording)
     def _check_inplace(self):
+        if self._inf and not _mode.inference:
+            raise RuntimeError(INFERENCE_INPLACE)
         if not (self._requires_grad and is_grad_enabled()):
             return
         if self._base is None and self._node is None:
