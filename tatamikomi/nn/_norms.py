@@ -43,6 +43,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             m = momentum
             running_mean.array[...] = (1 - m) * running_mean.array + m * mean
             running_var.array[...] = (1 - m) * running_var.array + m * var * n / (n - 1)
+            running_mean._bump()                      # as PyTorch's in-place update does
+            running_var._bump()
     else:
         mean, var = running_mean.array, running_var.array
     return L.BatchNorm.apply(input, weight, bias, mean=mean.astype(x.dtype),

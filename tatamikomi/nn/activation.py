@@ -15,6 +15,8 @@ def _inplace(inplace, first):
 class ReLU(Module):
     """max(0, x) element-wise. Shapes: any -> same."""
 
+    _eval_act = "relu"  # fused into a preceding conv in eval (_eval_plan)
+
     def __init__(self, inplace=False):
         super().__init__()
         self.inplace = inplace
@@ -63,6 +65,8 @@ class Hardtanh(Module):
 
 class ReLU6(Hardtanh):
     """min(max(0, x), 6): a Hardtanh, as in PyTorch. Shapes: any -> same."""
+
+    _eval_act = "relu6"  # fused into a preceding conv in eval (_eval_plan)
 
     def __init__(self, inplace=False):
         super().__init__(0.0, 6.0, inplace)
@@ -131,6 +135,8 @@ class SELU(_Inplace):
 class SiLU(_Inplace):
     """x * sigmoid(x). Shapes: any -> same."""
 
+    _eval_act = "silu"  # fused into a preceding conv in eval (_eval_plan)
+
     fn = staticmethod(F.silu)
 
 
@@ -142,6 +148,8 @@ class Mish(_Inplace):
 
 class Hardswish(_Inplace):
     """x * relu6(x + 3) / 6. Shapes: any -> same."""
+
+    _eval_act = "hardswish"  # fused into a preceding conv in eval (_eval_plan)
 
     fn = staticmethod(F.hardswish)
 
@@ -233,6 +241,7 @@ class _Stateless(Module):
 
 
 class Sigmoid(_Stateless):
+    _eval_act = "sigmoid"  # fused into a preceding conv in eval (_eval_plan)
     fn = staticmethod(F.sigmoid)
 
 

@@ -1,7 +1,8 @@
 """Batch normalization modules over a shared base (PyTorch's _NormBase and _BatchNorm)."""
 from .. import creation, dtypes
+from ..autograd import _mode
+from . import _eval_plan, init
 from . import functional as F
-from . import init
 from .module import Module, Parameter
 
 
@@ -66,6 +67,10 @@ class _BatchNorm(_NormBase):
 
     def forward(self, input):
         self._check_input_dim(input)
+        if not self.training and not _mode.enabled:     # eval without autograd: one pass
+            y = _eval_plan.batch_norm(self, input)
+            if y is not None:
+                return y
         momentum = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:
             self.num_batches_tracked.add_(1)
@@ -88,6 +93,8 @@ class BatchNorm1d(_BatchNorm):
 
 class BatchNorm2d(_BatchNorm):
     """Shapes: (N, C, H, W) -> same."""
+
+    _eval_bn = True             # folded into a preceding conv in eval (_eval_plan)
 
     def _check_input_dim(self, input):
         if input.dim() != 4:

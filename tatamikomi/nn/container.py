@@ -2,8 +2,10 @@
 import operator
 from collections import OrderedDict, abc
 
+from ..autograd import _mode
 from ..dtypes import type_name
 from ..tensor import Tensor
+from . import _eval_plan
 from .module import Module, Parameter, _typename
 
 
@@ -85,6 +87,8 @@ class Sequential(_Listed):
         return super().insert(index, module)
 
     def forward(self, input):
+        if not self.training and not _mode.enabled:     # eval without autograd: fused runs
+            return _eval_plan.sequential(self._modules.values(), input)
         for m in self._modules.values():
             input = m(input)
         return input

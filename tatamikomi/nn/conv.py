@@ -6,8 +6,9 @@ padding modes (then convolves with padding 0), as PyTorch does.
 import math
 
 from .. import creation
+from ..autograd import _mode
+from . import _eval_plan, init
 from . import functional as F
-from . import init
 from ._conv_args import same_padding
 from .lazy import LazyModuleMixin
 from .module import Module, Parameter
@@ -139,7 +140,13 @@ class Conv2d(_ConvNd):
                          _pair(dilation), False, (0, 0), groups, bias, padding_mode, device,
                          dtype)
 
+    _eval_conv = True           # runs packed, and fuses what follows, in eval (_eval_plan)
+
     def forward(self, input):
+        if not self.training and not _mode.enabled:     # eval without autograd: packed
+            y = _eval_plan.conv_alone(self, input)
+            if y is not None:
+                return y
         x = self._padded(input)
         if x is None:
             return F.conv2d(input, self.weight, self.bias, self.stride, self.padding,

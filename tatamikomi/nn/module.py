@@ -8,7 +8,7 @@ from ..autograd import no_grad
 from ..device import check as check_device
 from ..dtypes import invalid_arguments, type_name
 from ..tensor import Size, Tensor
-from . import _hooks
+from . import _eval_plan, _hooks
 
 GRAD_DTYPE = "Only Tensors of floating point and complex dtype can require gradients"
 
@@ -232,6 +232,7 @@ class Module:
             raise ValueError("training mode is expected to be boolean")
         for m in self.modules():
             object.__setattr__(m, "training", mode)
+            _eval_plan.forget(m)        # train() and eval() drop the eval path's packed weights
         return self
 
     def eval(self):

@@ -176,6 +176,7 @@ class Optimizer:
                 for p in group["params"]:
                     if p.grad is not None:
                         self._update(p, p.grad.array, group)
+                        p._bump()             # an in-place update, as PyTorch's counts it
         return loss
 
     def _update(self, p, g, group):

@@ -1,5 +1,6 @@
 """MobileNetV2 (Sandler et al., 2018): inverted residuals with linear bottlenecks."""
-from ... import flatten, nn
+from ... import flatten, is_grad_enabled, nn
+from ...nn import _eval_plan as P
 from ...nn import functional as F
 from ..ops.misc import Conv2dNormActivation
 from ._api import _make_divisible, builder
@@ -34,6 +35,10 @@ class InvertedResidual(nn.Module):
         self._is_cn = stride > 1
 
     def forward(self, x):
+        if (self.use_res_connect and not self.training and not is_grad_enabled()
+                and type(self.conv) is nn.Sequential and not self.conv.training
+                and not P.hooked(self.conv)):      # the add in the last conv's output loop
+            return P.sequential(self.conv._modules.values(), x, residual=x)
         return x + self.conv(x) if self.use_res_connect else self.conv(x)
 
 

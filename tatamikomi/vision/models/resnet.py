@@ -1,6 +1,7 @@
 """ResNet (He et al., 2015), ResNeXt (Xie et al., 2016) and Wide ResNet (Zagoruyko &
 Komodakis, 2016), in torchvision's "v1.5" form: a Bottleneck strides in its 3x3 conv."""
-from ... import flatten, nn
+from ... import flatten, is_grad_enabled, nn
+from ...nn import _eval_plan as P
 from ._api import _ovewrite_named_param, builder
 
 __all__ = ["ResNet", "BasicBlock", "Bottleneck", "conv3x3", "conv1x1", "resnet18", "resnet34",
@@ -41,6 +42,12 @@ class BasicBlock(nn.Module):
         self.stride = stride
 
     def forward(self, x):
+        if not self.training and not is_grad_enabled():
+            act = P.act_of(self.relu)
+            if act and P.fusable(x, (self.conv1, self.bn1), (self.conv2, self.bn2)):
+                out = P.conv(self.conv1, x, self.bn1, act)
+                identity = x if self.downsample is None else self.downsample(x)
+                return P.conv(self.conv2, out, self.bn2, act, residual=identity)
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
         out += x if self.downsample is None else self.downsample(x)
@@ -68,6 +75,13 @@ class Bottleneck(nn.Module):
         self.stride = stride
 
     def forward(self, x):
+        if not self.training and not is_grad_enabled():
+            act = P.act_of(self.relu)
+            if act and P.fusable(x, (self.conv1, self.bn1), (self.conv2, self.bn2),
+                                 (self.conv3, self.bn3)):
+                out = P.conv(self.conv2, P.conv(self.conv1, x, self.bn1, act), self.bn2, act)
+                identity = x if self.downsample is None else self.downsample(x)
+                return P.conv(self.conv3, out, self.bn3, act, residual=identity)
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.relu(self.bn2(self.conv2(out)))
         out = self.bn3(self.conv3(out))
@@ -138,7 +152,11 @@ class ResNet(nn.Module):
         return nn.Sequential(*layers)
 
     def _forward_impl(self, x):
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        act = None if self.training or is_grad_enabled() else P.act_of(self.relu)
+        if act and P.fusable(x, (self.conv1, self.bn1)):
+            x = self.maxpool(P.conv(self.conv1, x, self.bn1, act))
+        else:
+            x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         return self.fc(flatten(self.avgpool(x), 1))
 
