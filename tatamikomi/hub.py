@@ -14,7 +14,6 @@ import re
 from urllib.parse import urlparse
 
 from .serialization import load
-from .vision.datasets.utils import fetch
 
 HASH_REGEX = re.compile(r"-([a-f0-9]*)\.")        # torch.hub's: the hex after a '-'
 _hub_dir = None
@@ -46,6 +45,7 @@ def _sha256(path):
 
 def download_url_to_file(url, dst, hash_prefix=None, progress=True):
     """Save url at dst; with hash_prefix, only if the file's SHA-256 starts with it."""
+    from .vision.datasets.utils import fetch  # here: vision's builders import this module
     dst = os.path.expanduser(os.fspath(dst))
     folder, name = os.path.split(os.path.abspath(dst))
     partial = os.path.join(folder, f".{name}.unchecked")

@@ -4,6 +4,8 @@ oracle for the cache folder, the hash check and the values read."""
 import hashlib
 import http.server
 import re
+import subprocess
+import sys
 import threading
 import warnings
 
@@ -76,6 +78,14 @@ def torch_state(builder, rename=lambda k: k, **kw):
 
 def point(monkeypatch, weights, url):
     monkeypatch.setattr(weights.value, "url", url)
+
+
+def test_hub_imports_first_as_torch_hub_does():
+    # hub before vision: vision's builders import hub, so hub must not need vision to load
+    for code in ("import tatamikomi.hub as h; h.get_dir()", "import tatamikomi; tatamikomi.hub",
+                 "from tatamikomi.hub import load_state_dict_from_url"):
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
 
 
 def test_every_builder_has_torchvisions_weights_table():
