@@ -2,7 +2,8 @@
 
 For each layer: PyTorch's F.conv2d with the folded bias then the activation (and the residual
 add) under no_grad; the plain path (the rules' kernel, then NumPy adds and the activation);
-fused.forward. Medians of --reps calls, ms, in one process, --threads threads on each side.
+fused.forward (the kernel column: fused.choose's). Medians of --reps calls, ms, in one
+process, --threads threads on each side, one side at a time.
 
     python benchmarks/fused.py --batch 1 --threads 2
     python benchmarks/fused.py --batch 64 --reps 3 --only resnet
@@ -49,8 +50,8 @@ def median_ms(fn, reps):
     return statistics.median(times) * 1e3
 
 
-def time_layer(layer, batch, reps, no_plain, rng):
-    """(kernel name, torch ms, plain ms, fused ms) for one layer of LAYERS."""
+def make_layer(layer, batch, rng):
+    """(kernel name, torch call, plain call, fused call) for one layer of LAYERS."""
     import torch
     F = torch.nn.functional
 
@@ -81,10 +82,8 @@ def time_layer(layer, batch, reps, no_plain, rng):
         return np_acts[act](y + r if res else y)
 
     packed = fused.pack(w, spec, b)
-    t_torch = median_ms(run_torch, reps)
-    t_plain = float("nan") if no_plain else median_ms(run_plain, reps)
-    t_fused = median_ms(lambda: fused.forward(x, packed, spec, act, r), reps)
-    return kernel.__name__.rsplit(".", 1)[-1], t_torch, t_plain, t_fused
+    return (fused.choose(spec).__name__.rsplit(".", 1)[-1], run_torch, run_plain,
+            lambda: fused.forward(x, packed, spec, act, r))
 
 
 def main():
@@ -101,16 +100,21 @@ def main():
     numba.set_num_threads(args.threads)
     reps = args.reps or (50 if args.batch == 1 else 5)
     rng = np.random.default_rng(0)
+    layers = [lay for lay in LAYERS
+              if not args.only or args.only in (lay[0], lay[1][:len(args.only)])]
+    made = [make_layer(layer, args.batch, rng) for layer in layers]
+    # One side at a time, a pause between: each side's threads spin for a while after a call
+    # (OpenMP, OpenBLAS), and on a 2-core machine they would take the other side's cores.
+    times = []
+    for side in (1, 2, 3):
+        time.sleep(0.5)
+        times.append([float("nan") if side == 2 and args.no_plain else median_ms(m[side], reps)
+                      for m in made])
     print(f"batch {args.batch}, {args.threads} threads, float32, median of {reps}, ms")
     print(f"{'layer':<26}{'kernel':>10}{'torch':>9}{'plain':>9}{'fused':>9}{'f/torch':>9}")
-    for layer in LAYERS:
-        model, name = layer[:2]
-        if args.only and model != args.only and not name.startswith(args.only):
-            continue
-        kname, t_torch, t_plain, t_fused = time_layer(layer, args.batch, reps, args.no_plain,
-                                                      rng)
-        print(f"{model[:3]} {name:<22}{kname:>10}{t_torch:9.3f}{t_plain:9.3f}{t_fused:9.3f}"
-              f"{t_fused / t_torch:9.2f}", flush=True)
+    for layer, m, t_torch, t_plain, t_fused in zip(layers, made, *times):
+        print(f"{layer[0][:3]} {layer[1]:<22}{m[0]:>10}{t_torch:9.3f}{t_plain:9.3f}"
+              f"{t_fused:9.3f}{t_fused / t_torch:9.2f}")
 
 
 if __name__ == "__main__":
