@@ -60,6 +60,17 @@ def ignore(drop=False, **kwargs):
     return lambda fn: fn
 
 
+def _overload(func):
+    """func: a signature TorchScript would record for an overloaded function; the last plain
+    definition is the one Python calls (torchvision's DenseNet declares its forward so)."""
+    return func
+
+
+def _overload_method(func):
+    """func: as _overload, for a method."""
+    return func
+
+
 def script_if_tracing(fn):
     return fn
 

@@ -256,6 +256,41 @@ def test_jit_fork_and_wait():
         assert tm.jit.wait(tm.jit.fork(_f, tm.ones(2))).tolist() == [2.0, 2.0]
 
 
+
+def overloaded_layer(L):
+    """torchvision's DenseNet layer declares forward's two signatures for TorchScript with
+    jit._overload_method, then defines the one Python calls."""
+    class Layer(L.nn.Module):
+        @L.jit._overload_method
+        def forward(self, input: list) -> L.Tensor:
+            pass
+
+        @L.jit._overload_method
+        def forward(self, input: L.Tensor) -> L.Tensor:  # noqa: F811
+            pass
+
+        def forward(self, input):  # noqa: F811
+            prev = [input] if isinstance(input, L.Tensor) else input
+            return L.cat(prev, 1) * 2
+
+    @L.jit._overload
+    def double(x: int) -> int:
+        pass
+
+    def double(x):  # noqa: F811
+        return x * 2
+    return Layer(), double
+
+
+def test_jit_overload_declarations_leave_the_last_definition():
+    (ours, ours_f), (theirs, theirs_f) = overloaded_layer(tm), overloaded_layer(torch)
+    x = np.arange(6.0).reshape(1, 2, 3)
+    for arg in (x, [x, x]):
+        a = ours(tm.tensor(x) if arg is x else [tm.tensor(v) for v in arg])
+        b = theirs(torch.tensor(x) if arg is x else [torch.tensor(v) for v in arg])
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert ours_f(3) == theirs_f(3) == 6
+
 # ----- torch.autocast, torch.amp.GradScaler
 
 def test_autocast_on_cpu_changes_nothing_and_warns_as_torch():
