@@ -48,7 +48,7 @@ class Packed:
     """One conv's weights (and bias) copied for forward, and what forward makes of them once
     per kernel and spec. Opaque: build with pack()."""
 
-    __slots__ = ("w", "bias", "finite", "dtype", "_forms")
+    __slots__ = ("w", "bias", "finite", "dtype", "_forms", "kernels")
 
     def __init__(self, w, bias, dtype):
         self.w = np.array(w, dtype, order="C", copy=True)
@@ -56,6 +56,7 @@ class Packed:
         self.finite = finite(self.w)
         self.dtype = np.dtype(dtype)
         self._forms = {}
+        self.kernels = {}                       # spec -> choose(spec) where nothing is forced
 
     def form(self, key, spec, make):
         """make(self, spec): the weights in the layout of a kernel (and its tile: the key), made
@@ -382,19 +383,25 @@ def _stem(s):
             and s.dilation == (1, 1))
 
 
-def choose(spec):
+def choose(spec, cache=None):
     """The kernel for spec's forward: a forced one (kernels.use, TATAMIKOMI_CONV, the
     autotuner) as select() says, else blocked for a stem (fewer than 8 input channels, up to
     128 outputs: the rules send these to im2col, whose column copy dominates; forward only,
     1x3x224x224 7x7/2 -> 64: 1.8 against 3.1+ ms, 8x3x224x224 3x3/2 -> 32: 3.6 against
     12.6 ms), else the rules' choice. Every kernel gives the plain path's results to rounding.
+    cache: a dict that keeps the unforced choice per spec (the rules took 2-3 us a call).
     """
     stack = getattr(_forced, "stack", None)
     tuning = sys.modules.get("tatamikomi.backends.conv")
     if (stack or os.environ.get("TATAMIKOMI_CONV")
             or (tuning is not None and tuning.benchmark)):
         return select(spec)
-    return blocked if _stem(spec) else rule(spec).kernel
+    kernel = cache.get(spec) if cache is not None else None
+    if kernel is None:
+        kernel = blocked if _stem(spec) else rule(spec).kernel
+        if cache is not None:
+            cache[spec] = kernel
+    return kernel
 
 
 def forward(x, packed: Packed, spec: ConvSpec, act=None, residual=None, out=None):
@@ -408,7 +415,7 @@ def forward(x, packed: Packed, spec: ConvSpec, act=None, residual=None, out=None
     x = np.ascontiguousarray(x, packed.dtype)
     if residual is not None:
         residual = np.ascontiguousarray(residual)
-    kernel = choose(spec)
+    kernel = choose(spec, packed.kernels)
     driver = DRIVERS.get(kernel) if packed.finite else None
     y = np.empty(spec.y_shape, packed.dtype) if out is None else out
     if driver is not None:
