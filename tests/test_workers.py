@@ -264,6 +264,28 @@ def test_ctrl_c_stops_the_workers_cleanly(tmp_path):
     assert alive.stdout.strip() == ""                       # no worker left behind
 
 
+
+@pytest.mark.xfail(strict=True, reason="issue 13: under Numba's OpenMP layer (the default where "
+                   "torch is not imported) a forked worker that runs a prange loop (randn of "
+                   "16+ values: kernels/sampling.py) is killed by Numba's GNU-OpenMP fork guard")
+def test_workers_draw_random_tensors_under_the_default_threading_layer(tmp_path):
+    # dcgan's `--dataset fake` with its default --workers 2: FakeData draws randn per item
+    script = tmp_path / "run.py"
+    script.write_text(textwrap.dedent("""
+        import tatamikomi as torch
+        from tatamikomi.vision import datasets, transforms
+        data = datasets.FakeData(size=8, image_size=(3, 8, 8), transform=transforms.ToTensor())
+        for workers in (0, 2):
+            loader = torch.utils.data.DataLoader(data, batch_size=4, num_workers=workers)
+            print([round(x.sum().item(), 4) for x, _ in loader], flush=True)
+    """))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_THREADING_LAYER")}
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=ROOT,
+                         env=env, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    in_process, workers = run.stdout.splitlines()
+    assert in_process == workers
+
 # ----- torch.multiprocessing: shared tensors
 
 def add_one(params):
