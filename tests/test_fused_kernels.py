@@ -174,6 +174,18 @@ def test_a_stem_goes_to_blocked_unless_a_kernel_is_forced():
           plain(x, w, b, None, spec, "relu", "im2col"), "float32")
 
 
+def test_batches_of_wide_enough_convs_go_to_blocked():
+    def spec(N, H, stride=(1, 1)):
+        return ConvSpec.make((N, 16, H, H), (256, 16, 3, 3), stride, (1, 1), (1, 1), 1)
+    if not blocked.FAST:
+        pytest.skip("no register tiles on this CPU")
+    assert kernels.select(spec(8, 14)) is kernels.im2col          # 256 outputs: not thin
+    assert fused.choose(spec(8, 14)) is blocked
+    assert fused.choose(spec(8, 28, (2, 2))) is blocked
+    assert fused.choose(spec(8, 7)) is kernels.select(spec(8, 7))     # 96 computed for 49
+    assert fused.choose(spec(1, 14)) is kernels.select(spec(1, 14))   # one sample: the rules
+
+
 def test_pack_copies_what_it_needs():
     spec = ConvSpec.make((2, 4, 9, 9), (8, 4, 3, 3), (1, 1), (1, 1), (1, 1), 1)
     rng = np.random.default_rng(3)

@@ -36,6 +36,9 @@ FLUSH = 4096
 UNIT_BLOCKS = 4
 UNITS_PER_THREAD = 8
 
+# From this batch size on, blocked runs the forward of 3x3-like convs of any width (_wide_ok).
+BATCH_MIN = 8
+
 _ZERO = {"f": np.zeros(1, np.float32), "d": np.zeros(1, np.float64)}
 
 
@@ -383,12 +386,25 @@ def _stem(s):
             and s.dilation == (1, 1))
 
 
+def _wide_ok(s):
+    """A batch of 3x3-like convs whose wide rows waste at most a quarter more pixels than
+    they keep (14x14 outputs and up at pad 1; not 7x7: 96 computed for 49)."""
+    if not (blocked.FAST and s.N >= BATCH_MIN and s.groups == 1 and s.KH * s.KW > 1):
+        return False
+    _, _, pl, pr = s.padding
+    Wq = -(-(s.W + pl + pr) // s.stride[1])
+    block = blocked.TILE.vecs * blocked.TILE.lanes(s.dtype)
+    return -(-(s.OH * Wq) // block) * block <= 1.25 * s.OH * s.OW
+
+
 def choose(spec, cache=None):
     """The kernel for spec's forward: a forced one (kernels.use, TATAMIKOMI_CONV, the
     autotuner) as select() says, else blocked for a stem (fewer than 8 input channels, up to
     128 outputs: the rules send these to im2col, whose column copy dominates; forward only,
     1x3x224x224 7x7/2 -> 64: 1.8 against 3.1+ ms, 8x3x224x224 3x3/2 -> 32: 3.6 against
-    12.6 ms), else the rules' choice. Every kernel gives the plain path's results to rounding.
+    12.6 ms), and for batches of 8+ (_wide_ok: RULES.md's forward column, 8x256x14x14
+    3x3: 7.8 against 8.5 ms; 8x64x56x56 3x3/2: 2.6 against 2.9), else the rules' choice.
+    Every kernel gives the plain path's results to rounding.
     cache: a dict that keeps the unforced choice per spec (the rules took 2-3 us a call).
     """
     stack = getattr(_forced, "stack", None)
@@ -398,7 +414,7 @@ def choose(spec, cache=None):
         return select(spec)
     kernel = cache.get(spec) if cache is not None else None
     if kernel is None:
-        kernel = blocked if _stem(spec) else rule(spec).kernel
+        kernel = blocked if _stem(spec) or _wide_ok(spec) else rule(spec).kernel
         if cache is not None:
             cache[spec] = kernel
     return kernel
