@@ -186,6 +186,20 @@ def test_batches_of_wide_enough_convs_go_to_blocked():
     assert fused.choose(spec(1, 14)) is kernels.select(spec(1, 14))   # one sample: the rules
 
 
+@pytest.mark.parametrize("name, xs, ws, groups", [
+    ("blocked", (2, 4, 6, 7), (5, 4, 3, 3), 1), ("im2col", (2, 4, 6, 7), (5, 4, 3, 3), 1),
+    ("depthwise", (2, 4, 6, 7), (4, 1, 3, 3), 4)])
+def test_infinite_weights_take_the_kernels_exact_path(name, xs, ws, groups):
+    spec = ConvSpec.make(xs, ws, (1, 1), (1, 1), (1, 1), groups, "float64")
+    rng = np.random.default_rng(10)
+    x, w = (rng.standard_normal(s) for s in (xs, ws))
+    w[1, 0, 0, 0] = np.inf
+    b, r = (rng.standard_normal(s) for s in ((spec.O,), spec.y_shape))
+    with kernels.use(name):
+        y = fused.forward(x, fused.pack(w, spec, b), spec, act="relu6", residual=r)
+    close(y, plain(x, w, b, r, spec, "relu6", name), "float64")
+
+
 def test_pack_copies_what_it_needs():
     spec = ConvSpec.make((2, 4, 9, 9), (8, 4, 3, 3), (1, 1), (1, 1), (1, 1), 1)
     rng = np.random.default_rng(3)
