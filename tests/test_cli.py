@@ -131,6 +131,35 @@ def test_corrupt_data_names_the_file(tmp_path, capsys, monkeypatch):
                       f"{data / 'train-images-idx3-ubyte'}: bad IDX magic number")
 
 
+def test_damaged_mnist_files_stop_train_naming_the_file(tmp_path, capsys, monkeypatch):
+    """A flipped pixel trained silently (exit 0) and a label of 200 died mid-epoch in an
+    IndexError naming no file; both now stop before training, naming the file, and
+    TATAMIKOMI_CHECK_MD5=0 trains on data changed on purpose."""
+    import hashlib
+
+    from test_mnist import NAMES, idx_bytes, tiny_arrays, write_raw
+
+    from tatamikomi.vision import datasets
+    monkeypatch.delenv("TATAMIKOMI_DATA", raising=False)
+    monkeypatch.delenv(datasets.CHECK_MD5, raising=False)
+    tiny = tiny_arrays()
+    monkeypatch.setattr(datasets.MNIST, "raw_md5s",       # the tiny files stand in for MNIST's
+                        {n: hashlib.md5(idx_bytes(a)).hexdigest() for n, a in tiny.items()})
+    data, argv = tmp_path / "mnist", ["--epochs", "1", "--no-plots"]
+    tiny[NAMES[0]][3, 4, 5] ^= 1                            # one pixel, one bit
+    write_raw(data, tiny)
+    assert_user_error(["train", "--data", str(data), "--out", str(tmp_path / "a")] + argv, capsys,
+                      f"{data / NAMES[0]}: md5", "TATAMIKOMI_CHECK_MD5=0")
+    assert not (tmp_path / "a" / "checkpoint.pt").exists()
+    monkeypatch.setenv(datasets.CHECK_MD5, "0")
+    code, _, err = run(["train", "--data", str(data), "--out", str(tmp_path / "b")] + argv, capsys)
+    assert code == 0 and (tmp_path / "b" / "checkpoint.pt").exists(), err
+    tiny[NAMES[1]][6] = 200
+    write_raw(data, tiny, names=NAMES[1:2])
+    assert_user_error(["train", "--data", str(data), "--out", str(tmp_path / "c")] + argv, capsys,
+                      f"{data / NAMES[1]}: label 200 at index 6")
+
+
 @pytest.mark.parametrize("argv, option", [
     (["train", "--epochs", "0"], "--epochs"), (["train", "--batch-size", "-1"], "--batch-size"),
     (["train", "--lr", "0"], "--lr"), (["train", "--seed", "-1"], "--seed"),
