@@ -442,3 +442,27 @@ def test_per_sample_only_transforms_have_no_batch_form():
     assert T.batch_transform(T.Compose([T.ColorJitter(0.5), T.ToTensor()])) is None
     assert T.batch_transform(T.Compose([T.Compose([T.RandomHorizontalFlip()]),
                                         T.ToTensor()])) is None
+
+
+def torchvision_normalize(x, mean, std):
+    """torchvision's tensor normalize: on a clone, subtract and divide in place per channel."""
+    mean, std = torch.as_tensor(mean, dtype=x.dtype), torch.as_tensor(std, dtype=x.dtype)
+    return x.clone().sub_(mean.view(-1, 1, 1)).div_(std.view(-1, 1, 1))
+
+
+@pytest.mark.parametrize("channels,mean,std", [(3, (0.49, 0.48, 0.45), (0.25, 0.24, 0.26)),
+                                               (1, (0.5,), (0.25,)),
+                                               (1, (0.49, 0.48, 0.45), (0.25, 0.24, 0.26)),
+                                               (3, (0.5,), (0.2, 0.3, 0.4, 0.5))])
+def test_normalize_is_torchvisions_and_never_grows_the_image(channels, mean, std):
+    # a grey image under CIFAR's three means raises as in torchvision (it broadcast to 3 channels)
+    x = np.random.default_rng(0).random((channels, 5, 4)).astype(np.float32)
+    try:
+        expected = torchvision_normalize(torch.tensor(x), mean, std).numpy()
+    except RuntimeError as e:
+        for inplace in (False, True):
+            with pytest.raises(RuntimeError) as ours:
+                T.Normalize(mean, std, inplace)(tm.tensor(x))
+            assert str(ours.value) == str(e)
+        return
+    np.testing.assert_allclose(T.Normalize(mean, std)(tm.tensor(x)).numpy(), expected, rtol=1e-6)

@@ -147,6 +147,20 @@ def _scale(array):
     return from_numpy(array)
 
 
+def _in_place_broadcast(shape, other):
+    """Raise as torch's in-place x.sub_(other) does where other does not fit into shape."""
+    n = max(len(shape), len(other))
+    a, b = (1,) * (n - len(shape)) + shape, (1,) * (n - len(other)) + tuple(other)
+    for d in range(n):
+        if a[d] != b[d] and 1 not in (a[d], b[d]):
+            raise RuntimeError(f"The size of tensor a ({a[d]}) must match the size of tensor b "
+                               f"({b[d]}) at non-singleton dimension {d}")
+    out = tuple(max(x, y) for x, y in zip(a, b))
+    if out != shape:
+        raise RuntimeError(f"output with shape {list(shape)} doesn't match the broadcast shape "
+                           f"{list(out)}")
+
+
 def normalize(tensor, mean, std, inplace=False):
     """(tensor - mean) / std per channel. Shapes: tensor (..., C, H, W), mean and std (C,)."""
     if not isinstance(tensor, Tensor):
@@ -169,6 +183,10 @@ def normalize(tensor, mean, std, inplace=False):
         m = m.reshape(-1, 1, 1)
     if s.ndim == 1:
         s = s.reshape(-1, 1, 1)
+    # torchvision subtracts and divides in place (on a clone), so a mean or std with more
+    # channels than the image raises instead of broadcasting a grey image to three channels
+    for v in (m, s):
+        _in_place_broadcast(tuple(tensor.shape), v.shape)
     if inplace:
         np.subtract(tensor.array, m, out=tensor.array)
         np.divide(tensor.array, s, out=tensor.array)
