@@ -234,6 +234,26 @@ def test_ddp_find_unused_and_no_sync_match_torch(both):
             np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-12)
 
 
+def test_buckets_start_during_backward_last_layers_first(both):
+    # overlap: when conv2's weight gradient arrives, the fc layers' bucket is already on the
+    # wire and conv1's, whose gradients backward has not reached yet, is not
+    from tatamikomi.tools.models import SimpleCNN
+    model = SimpleCNN().eval()
+    ddp = DistributedDataParallel(model, bucket_cap_mb=0.1)
+    reducer = ddp.reducer
+    names = [n for n, _ in model.named_parameters()]
+    assert [[names[i] for i in b.indices] for b in reducer.buckets][0] == \
+        ["fc2.bias", "fc2.weight", "fc1.bias", "fc1.weight"]
+    seen = []
+    model.conv2.weight.register_hook(lambda g: seen.append(
+        (reducer.next, len(reducer.requests), model.conv1.weight.grad is None)))
+    ddp(tm.randn(2, 1, 28, 28)).sum().backward()
+    assert len(seen) == 1
+    started, in_flight, conv1_pending = seen[0]
+    assert 1 <= started < len(reducer.buckets) and in_flight == started and conv1_pending
+    assert reducer.requests == [] and model.conv1.weight.grad is not None   # all finished
+
+
 def test_a_parameter_used_outside_forward_is_an_error_not_a_silent_divergence(both):
     lin = tm.nn.Linear(2, 2)
     ddp = DistributedDataParallel(lin)
