@@ -109,6 +109,28 @@ def test_backward_from_two_threads_into_one_model_adds_every_gradient():
                                    atol=1e-12 * np.abs(want).max())
 
 
+def test_accumulating_into_one_big_gradient_from_two_threads_loses_nothing():
+    """Most of each backward here is the accumulation itself (a 1M-element `grad += g`, during
+    which NumPy lets the other thread run), so an unlocked check-then-set or `+=` loses updates
+    in every try; the test above, on a Linear, caught it in about one run in five. Each step adds
+    exactly k to every element: the sum is exact in float64."""
+    n, steps, ks = 1 << 20, 40, (1.0, 2.0)
+    p = tm.nn.Parameter(tm.zeros(n, dtype=tm.float64))
+
+    def work(k):
+        c = tm.full((n,), k, dtype=tm.float64)
+        for _ in range(steps):
+            (p * c).sum().backward()
+
+    for _ in range(3):
+        p.grad = None                                   # the first accumulation races too
+        threads = [threading.Thread(target=work, args=(k,)) for k in ks]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        np.testing.assert_array_equal(p.grad.numpy(), np.full(n, steps * sum(ks)))
+
 def test_forcing_a_conv_kernel_in_one_thread_leaves_the_others_to_the_rules():
     from tatamikomi import kernels
     spec = kernels.ConvSpec.make((2, 8, 9, 9), (4, 8, 3, 3))
