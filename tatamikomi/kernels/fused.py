@@ -182,7 +182,7 @@ def _check(x, packed, spec, act, residual, out):
     if tuple(x.shape) != spec.x_shape:
         raise ValueError(f"input of shape {tuple(x.shape)} does not fit {spec}")
     if residual is not None and (tuple(residual.shape) != spec.y_shape
-                                 or residual.dtype != x.dtype):
+                                 or residual.dtype != packed.dtype):
         raise ValueError(f"residual of shape {tuple(residual.shape)} and dtype "
                          f"{residual.dtype} does not fit {spec}")
     if out is not None:
