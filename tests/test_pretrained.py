@@ -194,3 +194,23 @@ def test_verify_and_lookups_as_torchvision():
     assert W.get_model_weights("resnet50") is e and W.get_model_weights(models.resnet50) is e
     member, message = W.legacy("resnet50")
     assert member is e.IMAGENET1K_V1 and "weights=ResNet50_Weights.IMAGENET1K_V1" in message
+
+
+def test_a_weights_member_is_taken_as_given_without_a_warning(served, monkeypatch):
+    # fast_neural_style's vgg16(weights=VGG16_Weights.IMAGENET1K_V1): a member was taken for
+    # the old pretrained=True, warned, and any member (ResNet50's V2 too) loaded V1's file
+    server, www = served
+    state = torch_state(models.squeezenet1_1)
+    name = publish(www, "squeezenet1_1", state)
+    point(monkeypatch, W.SqueezeNet1_1_Weights.IMAGENET1K_V1, server.url + name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = models.squeezenet1_1(weights=W.SqueezeNet1_1_Weights.IMAGENET1K_V1)
+    assert all(np.array_equal(v.numpy(), state[k].numpy()) for k, v in model.state_dict().items())
+    url = server.url + "resnet50-11ad3fa6.pth"
+    server.close()
+    point(monkeypatch, W.ResNet50_Weights.IMAGENET1K_V2, url)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(RuntimeError, match="resnet50-11ad3fa6.pth"):
+            models.resnet50(weights=W.ResNet50_Weights.IMAGENET1K_V2)

@@ -68,7 +68,8 @@ def builder(fn):
                           "future. Please use keyword parameter(s) instead.", stacklevel=2)
             kwargs.update(zip(keys, args))
         weights = kwargs.get("weights")
-        legacy = weights is not None and (not isinstance(weights, str) or weights == "legacy")
+        legacy = weights is not None and not isinstance(weights, _weights.WeightsEnum) and (
+            not isinstance(weights, str) or weights == "legacy")
         if legacy or "pretrained" in kwargs:   # weights=True/False stands for pretrained
             if legacy:
                 kwargs["pretrained"] = kwargs.pop("weights")
