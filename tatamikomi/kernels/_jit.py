@@ -31,42 +31,26 @@ def _start_pool():
 
 _start_pool()
 
-# Numba's workqueue pool serves one caller at a time: a second thread launching a parallel loop
-# while the first one's runs makes it abort the process ("workqueue threading layer is
-# terminating"). The OpenMP layer queues concurrent launches itself; under workqueue (chosen
-# where torch was imported first, or where no OpenMP runtime exists) parallel loops take turns.
-SERIAL_ENTRY = numba.threading_layer() == "workqueue"
-_entry = threading.Lock()
-
-
-def njit(fn=None, *, parallel=False):
-    """Compile fn with the project's defaults; `@njit` or `njit(fn, parallel=True)`.
+def njit(fn=None):
+    """Compile fn with the project's defaults; used as `@njit` or `njit(fn)`.
 
     cache=True: compiling takes seconds per process, the on-disk cache makes later imports cheap.
     nogil=True: run_tasks runs slices of a loop on several threads at once.
     fastmath stays off: reassociated sums would make float32 results depend on the vector width.
     error_model="numpy": no Python-style ZeroDivisionError checks inside the hot loops.
-    A parallel fn under the workqueue layer comes back wrapped in a lock (see SERIAL_ENTRY), so
-    it can be called from Python only, as every parallel loop of the project is. The kernels
-    use run_tasks instead of parallel=True: Numba compiles a prange loop's body twice (once as
-    typed, once inside the loop's gufunc, its index then unsigned) plus the gufunc itself,
-    which tripled the cold start of a conv (blocked's input copy: 2.6 s against 0.8 s).
+    Nothing here is compiled with parallel=True; loops go on threads through run_tasks:
+    - Numba compiles a prange loop's body twice (once as typed, once inside the loop's gufunc,
+      its index then unsigned) plus the gufunc itself, which tripled the cold start of a conv
+      (blocked's input copy: 2.6 s against 0.8 s);
+    - under Numba's OpenMP layer a forked process (a DataLoader worker) that enters a parallel
+      loop is killed ("fork() called from a process already using GNU OpenMP"); run_tasks'
+      crew is plain threads, started again in the child;
+    - Numba's workqueue layer aborts the process when a second thread launches a parallel loop
+      while one runs; run_tasks serves any number of callers.
     """
     if fn is None:
-        return lambda f: njit(f, parallel=parallel)
-    compiled = numba.njit(fn, cache=True, parallel=parallel, nogil=True, fastmath=False,
-                          error_model="numpy")
-    return _one_at_a_time(compiled) if parallel and SERIAL_ENTRY else compiled
-
-
-def _one_at_a_time(compiled):
-    """compiled, entered by one thread at a time (the others wait, the GIL released)."""
-    @functools.wraps(compiled.py_func)
-    def call(*args):
-        with _entry:
-            return compiled(*args)
-    call.compiled = compiled
-    return call
+        return njit
+    return numba.njit(fn, cache=True, nogil=True, fastmath=False, error_model="numpy")
 
 
 class _Crew:

@@ -30,10 +30,11 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from . import mt19937
-from ._jit import njit, prange
+from ._jit import njit, run_tasks
 
 TWO24, TWO53 = np.float32(2.0 ** -24), 2.0 ** -53
 RANGE_64 = 1 << 28                      # random_ ranges from here on take 64-bit draws
+PARALLEL_MIN = 1 << 14                  # smaller fills stay on the caller's thread
 
 
 def capability():
@@ -165,10 +166,11 @@ def _normal_pairs(mt, pos, cache, out, mean, std, fused):
     pos[0], pos[1] = left, nxt
 
 
-@njit(parallel=True)
-def _box_muller64(d, mean, std):
-    """Blocks of 16 uniforms in place: 8 radii from the first half, 8 angles from the second."""
-    for blk in prange(d.size // 16):
+@njit
+def _box_muller64(b0, b1, d, mean, std):
+    """Blocks [b0, b1) of 16 uniforms in place: 8 radii from the first half, 8 angles from the
+    second (run_tasks' slices: plain threads, so a forked DataLoader worker can run it)."""
+    for blk in range(b0, b1):
         b = blk * 16
         for j in range(8):
             radius = math.sqrt(-2.0 * math.log(1.0 - d[b + j]))
@@ -177,11 +179,11 @@ def _box_muller64(d, mean, std):
             d[b + j + 8] = fma(radius * math.sin(theta), std, mean)
 
 
-@njit(parallel=True)
-def _box_muller32(d, mean, std):
+@njit
+def _box_muller32(b0, b1, d, mean, std):
     """float32 blocks of 16 with libm (PyTorch's kernel where AVX2 is absent)."""
     one, two = np.float32(1.0), np.float32(-2.0)
-    for blk in prange(d.size // 16):
+    for blk in range(b0, b1):
         b = blk * 16
         for j in range(8):
             radius = np.sqrt(two * np.log(one - d[b + j]))
@@ -244,11 +246,11 @@ def _sincos_ps(x):
     return s, c
 
 
-@njit(parallel=True)
-def _box_muller_avx(d, mean, std):
+@njit
+def _box_muller_avx(b0, b1, d, mean, std):
     """float32 blocks of 16, as PyTorch's AVX2 kernel computes them."""
     two = np.float32(-2.0)
-    for blk in prange(d.size // 16):
+    for blk in range(b0, b1):
         b = blk * 16
         for j in range(8):
             radius = np.sqrt(two * _log_ps(ONE - d[b + j]))
@@ -270,11 +272,11 @@ def _normal_fill(e, d, mean, std, whole_blocks=False):
     else:
         transform = _box_muller_avx if AVX2 else _box_muller32
         mean, std = np.float32(mean), np.float32(std)
-    transform(head, mean, std)
+    run_tasks(transform, head.size // 16, head, mean, std, parallel=head.size >= PARALLEL_MIN)
     if n % 16:
         tail = d[n - 16:]                       # overwrites the last blocks' values
         uniform_(e, tail, 0.0, 1.0)
-        transform(tail, mean, std)
+        transform(0, 1, tail, mean, std)
 
 
 def normal_(e, out, mean, std):
@@ -386,9 +388,9 @@ def random_full_(e, out):
     return _integers(e, out, FULL_RANGE[out.dtype], 0, out.dtype in (np.int64, np.float64))
 
 
-@njit(parallel=True)
-def _exponential(words, out, lambd):
-    for i in prange(out.size):
+@njit
+def _exponential(i0, i1, words, out, lambd):
+    for i in range(i0, i1):
         out[i] = -1.0 / lambd * math.log1p(-_u53(_pair(words, i)))
 
 
@@ -398,7 +400,7 @@ def exponential_(e, out, lambd):
         words = np.empty(2 * flat.size, np.uint32)
         mt19937.fill32(e.mt, e.pos, words)
         z = flat if flat.dtype == np.float64 else np.empty(flat.size, np.float64)
-        _exponential(words, z, float(lambd))
+        run_tasks(_exponential, z.size, words, z, float(lambd), parallel=z.size >= PARALLEL_MIN)
         if z is not flat:
             flat[:] = z if flat.dtype != np.float16 else z.astype(np.float32)
     return serial(out, fill)

@@ -11,15 +11,15 @@ import math
 
 import numpy as np
 
-from ..kernels._jit import njit, prange
+from ..kernels._jit import njit, run_tasks
 
 MIN_SIZE = 1 << 14
 
 
-@njit(parallel=True)
-def _forward(x, w, b, eps, y, mean, rstd):
+@njit
+def _forward(t0, t1, x, w, b, eps, y, mean, rstd):
     N, G, K, S = x.shape
-    for ng in prange(N * G):
+    for ng in range(t0, t1):
         n, g = ng // G, ng % G
         s = 0.0
         for k in range(K):
@@ -39,11 +39,12 @@ def _forward(x, w, b, eps, y, mean, rstd):
                 y[n, g, k, j] = (x[n, g, k, j] - m) * a + c
 
 
-@njit(parallel=True)
-def _backward(x, gy, w, mean, rstd, gx, gw, gb):
-    """gx, and per-sample partial sums of gw and gb (the caller sums them over N)."""
+@njit
+def _backward(t0, t1, x, gy, w, mean, rstd, gx, gw, gb):
+    """gx, and per-sample partial sums of gw and gb (the caller sums them over N), for the
+    (n, g) groups [t0, t1)."""
     N, G, K, S = x.shape
-    for ng in prange(N * G):
+    for ng in range(t0, t1):
         n, g = ng // G, ng % G
         m, r = mean[n, g], rstd[n, g]
         sg, sgx = 0.0, 0.0                   # sums of g = gy * w and of g * xhat
@@ -78,7 +79,7 @@ def forward(x4, w, b, eps):
     b = np.zeros((G, K), x4.dtype) if b is None else b.reshape(G, K)
     y = np.empty_like(x4)
     mean, rstd = np.empty((N, G)), np.empty((N, G))
-    _forward(x4, w, b, float(eps), y, mean, rstd)
+    run_tasks(_forward, N * G, x4, w, b, float(eps), y, mean, rstd)
     return y, mean, rstd
 
 
@@ -89,5 +90,5 @@ def backward(x4, gy4, w, mean, rstd):
     w = np.ones((G, K), x4.dtype) if w is None else w.reshape(G, K)
     gx = np.empty_like(gy4)
     gw, gb = np.empty((N, G, K)), np.empty((N, G, K))
-    _backward(x4, gy4, w, mean, rstd, gx, gw, gb)
+    run_tasks(_backward, N * G, x4, gy4, w, mean, rstd, gx, gw, gb)
     return gx, gw.sum(axis=0).astype(x4.dtype), gb.sum(axis=0).astype(x4.dtype)
