@@ -12,8 +12,8 @@ import sys
 # --no-torch`, both settings in turn). Where torch is already loaded its OpenMP runtime is up
 # too, and an im2col followed by a GEMM took 1.5-2x longer on OpenMP than on workqueue
 # (measured), so that case keeps workqueue. Without an OpenMP runtime Numba falls back to
-# workqueue by the priority list. Workqueue takes one caller at a time: kernels/_jit.py makes
-# threads take turns there.
+# workqueue by the priority list. These measurements predate run_tasks: no kernel runs a
+# Numba parallel loop now (kernels/_jit.py says why), so the layer sets thread counts only.
 if "NUMBA_THREADING_LAYER" not in os.environ:
     os.environ["NUMBA_THREADING_LAYER"] = "workqueue" if "torch" in sys.modules else "default"
     os.environ.setdefault("NUMBA_THREADING_LAYER_PRIORITY", "omp workqueue tbb")
