@@ -163,3 +163,34 @@ def test_resume_of_a_checkpoint_with_numpy_random_state_is_one_line(tmp_path, ca
     assert cli.main(["train", "--out", str(out), "--resume"]) == 2
     err = capsys.readouterr().err
     assert "random state was NumPy's" in err and err.count("\n") == 1
+
+
+def image_folder(root, per_class):
+    """root/{train,test}/{red,green,blue}/*.png: noisy images of one dominant colour, of
+    sizes other than 32x32 (train resizes and centre-crops them)."""
+    import numpy as np
+    from PIL import Image
+    rng = np.random.default_rng(0)
+    for split, n in (("train", per_class), ("test", per_class // 2)):
+        for k, name in enumerate(("red", "green", "blue")):
+            (root / split / name).mkdir(parents=True)
+            for i in range(n):
+                h, w = rng.integers(30, 50, size=2)
+                img = rng.integers(0, 120, size=(h, w, 3))
+                img[..., k] += 120
+                Image.fromarray(img.astype(np.uint8)).save(root / split / name / f"{i}.png")
+    return root
+
+
+def test_image_folder_trains_with_its_own_class_count(tmp_path, capsys):
+    data = image_folder(tmp_path / "pics", per_class=8)
+    out = tmp_path / "run"
+    assert cli.main(["train", "--dataset", "folder", "--data", str(data), "--out", str(out),
+                     "--model", "resnet18", "--epochs", "3", "--batch-size", "8",
+                     "--test-batch-size", "6", "--augment", "--no-plots"]) == 0
+    ckpt = load(out / "checkpoint.pt")
+    assert ckpt["model"]["fc.weight"].shape == (3, 512)       # three class folders
+    assert ckpt["settings"]["dataset"] == "folder" and len(ckpt["batches"][0]) == 3
+    assert ckpt["history"][-1]["train_acc"] > 90.0            # the colours are learnt
+    assert ckpt["history"][-1]["test_acc"] > 34.0             # chance is 33.3%
+    assert "resnet18 on folder" in capsys.readouterr().out

@@ -257,10 +257,17 @@ def resolve_settings(args, ckpt):
     return settings
 
 
-def build_model(settings):
+def class_count(loader):
+    """How many classes the loader's dataset has (a folder's count, else 10)."""
+    ds = loader.dataset
+    while isinstance(ds, Subset):
+        ds = ds.dataset
+    return len(getattr(ds, "classes", None) or range(10))
+
+
+def build_model(settings, classes=10):
     """The model --model names, for the dataset's images and class count."""
     name, (c, h, w) = settings["model"], DATASETS[settings["dataset"]][3]
-    classes = 10
     if name == "SimpleCNN":
         if (c, h, w) != (1, 28, 28):
             raise UserError(f"--model SimpleCNN takes 1x28x28 images; --dataset "
@@ -420,7 +427,7 @@ def main(args):
     settings = resolve_settings(args, ckpt)
     manual_seed(settings["seed"])
     train_loader, test_loader, gen = loaders(args, settings)
-    model = build_model(settings)
+    model = build_model(settings, class_count(train_loader))
     conv = first_conv(model)
     channels = conv.in_channels if conv is not None else None
     optimizer = build_optimizer(model, settings)

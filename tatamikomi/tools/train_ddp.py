@@ -138,7 +138,7 @@ def main(args):
     settings = train.resolve_settings(args, ckpt)
     manual_seed(settings["seed"])
     train_loader, test_loader, sampler = loaders(args, settings, rank, world)
-    model = train.build_model(settings)
+    model = train.build_model(settings, train.class_count(train_loader))
     conv = train.first_conv(model)
     channels = conv.in_channels if conv is not None else None
     optimizer = train.build_optimizer(model, settings)
