@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from tatamikomi import kernels
-from tatamikomi.kernels import ConvSpec, direct, im2col
+from tatamikomi.kernels import ConvSpec, direct, fused, im2col
 
 # (x shape, w shape, stride, padding (top, bottom, left, right), dilation, groups)
 CASES = {
@@ -128,6 +128,19 @@ def test_kernel_spreads_nonfinite_values_as_direct(kernel, name, dtype):
         for r in ours:
             assert ours[r].dtype == np.dtype(dtype)
             assert_same(ours[r], ref[r], dtype, f"{label} -> {r}")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("kernel,name", CLAIMED, ids=[f"{k}-{n}" for k, n in CLAIMED])
+def test_fused_forward_spreads_nonfinite_values_as_direct(kernel, name, dtype):
+    """The eval path's packed forward (kernels/fused.py) with each kernel forced: a NaN or inf
+    in x or w reaches the outputs direct's does, and no other."""
+    spec = spec_of(name, dtype)
+    with kernels.use(kernel):
+        for label, which, x, w, _ in planted(spec, dtype):
+            if which != "gy":
+                y = fused.forward(x, fused.pack(w, spec), spec)
+                assert_same(y, direct.forward(x, w, spec), dtype, f"{label} -> fused y")
 
 
 @pytest.mark.parametrize("kernel,name", CLAIMED, ids=[f"{k}-{n}" for k, n in CLAIMED])
