@@ -3,6 +3,7 @@
 One file for the charter test_nn.py and test_layers.py shared (merged: see the sections
 from "----- merged from test_nn.py" on). The shared comparison helpers are in layer_helpers.py.
 """
+import itertools
 import math
 
 import numpy as np
@@ -146,6 +147,45 @@ def test_max_pool2d_negative_infinity_and_padding(dtype):
         y, idx = F.max_pool2d(lib.tensor(x), 3, 2, 1, return_indices=True)
         assert to_numpy(idx).min() >= 0
     run_both(lambda lib, nn, F, t: F.max_pool2d(t, 3, 2, 1, return_indices=True), [x], dtype)
+
+
+def pooled_without_grad(x, *args, **kw):
+    """(ours, torch's) max_pool2d of x with no gradient to route (no_grad), as arrays."""
+    out = []
+    for lib, _, F in LIBS.values():
+        with lib.no_grad():
+            y = F.max_pool2d(lib.tensor(x, requires_grad=True), *args, **kw)
+        assert y.grad_fn is None
+        out.append(to_numpy(y))
+    return out
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kw", MAX_ARGS, ids=repr)
+def test_max_pool2d_without_grad_takes_values_only_as_torch(kw, dtype):
+    """No gradient to route: the values-only kernel, tap by tap along rows; ties, NaN (first
+    in a window or later), -inf and padding as torch's."""
+    x = np.random.default_rng(7).integers(-2, 3, (2, 3, 9, 10)).astype(dtype)
+    x[0, 0, 1, 1] = x[1, 2, 8, 9] = x[0, 1, 0, 0] = np.nan
+    x[1, 0, :4, :4] = -np.inf
+    ours, theirs = pooled_without_grad(x, **kw)
+    np.testing.assert_array_equal(ours, theirs)
+    ours, theirs = pooled_without_grad(x[0], **kw)                  # one map
+    np.testing.assert_array_equal(ours, theirs)
+
+
+def test_max_pool2d_without_grad_sweep():
+    rng = np.random.default_rng(8)
+    for k, s, p, d, ceil in itertools.product((1, 2, 3, 4), (1, 2, 3), (0, 1, 2), (1, 2),
+                                              (False, True)):
+        if p > k // 2:
+            continue                                    # torch refuses: pad over half a kernel
+        for h, w in ((3, 5), (8, 7), (9, 9)):
+            if (h + 2 * p - d * (k - 1) - 1) < 0 or (w + 2 * p - d * (k - 1) - 1) < 0:
+                continue                                # no output
+            x = rng.standard_normal((1, 2, h, w)).astype("float32")
+            ours, theirs = pooled_without_grad(x, k, s, p, d, ceil)
+            np.testing.assert_array_equal(ours, theirs, err_msg=f"{k=} {s=} {p=} {d=} {ceil=}")
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

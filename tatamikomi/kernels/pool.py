@@ -59,6 +59,34 @@ def _max_fwd(nc0, nc1, x, y, idx, geom):
 
 
 @njit
+def _max_fwd_values(nc0, nc1, x, y, geom):
+    """Planes nc0 <= nc < nc1 of the general max pool, values only (no grad to route): tap by
+    tap over a whole output row, so the compare-and-select runs along the row in vectors.
+    Each output still sees its taps in window order, so NaN and ties go as in _max_fwd.
+    Shapes: x (N, C, H, W), y (N, C, OH, OW)."""
+    N, C, H, W = x.shape
+    KH, KW, sh, sw, ph, pw, dh, dw = geom
+    OH, OW = y.shape[2], y.shape[3]
+    for nc in range(nc0, nc1):
+        n, c = nc // C, nc % C
+        for oh in range(OH):
+            row = y[n, c, oh]
+            row[:] = -np.inf
+            for i in range(KH):
+                h = oh * sh - ph + i * dh
+                if h < 0 or h >= H:
+                    continue
+                xr = x[n, c, h]
+                for j in range(KW):
+                    off = j * dw - pw                   # input column of output 0's tap
+                    lo = max(0, (-off + sw - 1) // sw)
+                    hi = min(OW, (W - 1 - off) // sw + 1) if W - 1 - off >= 0 else 0
+                    for ow in range(lo, hi):
+                        v, b = xr[ow * sw + off], row[ow]
+                        row[ow] = v if (v > b) | (v != v) else b
+
+
+@njit
 def _max_fwd_2x2(nc0, nc1, x, y, code):
     """The 2x2 stride-2 unpadded pool of planes nc0 <= nc < nc1, its winner kept as a 1-byte
     code 2 * i + j.
@@ -131,8 +159,9 @@ def _max_bwd(nc0, nc1, gy, idx, gx):
 HALF = np.float16
 
 
-def max_forward(x, kernel, stride, padding, dilation, ceil_mode):
-    """Max over each window, and which input won it (`winners`, for max_backward).
+def max_forward(x, kernel, stride, padding, dilation, ceil_mode, winners=True):
+    """Max over each window, and which input won it (`winners`, for max_backward; None when
+    winners=False, where no gradient will be routed).
 
     winners holds the flat index h * W + w of the winner in its plane (int64), except for the
     2x2 stride-2 unpadded pool, where it is a uint8 code 2 * i + j of the winner's place in its
@@ -141,9 +170,9 @@ def max_forward(x, kernel, stride, padding, dilation, ceil_mode):
     Shapes: x (N, C, H, W) -> y (N, C, OH, OW), winners (N, C, OH, OW).
     """
     if x.dtype == HALF:
-        y, winners = max_forward(x.astype(np.float32), kernel, stride, padding, dilation,
-                                 ceil_mode)
-        return y.astype(HALF), winners
+        y, won = max_forward(x.astype(np.float32), kernel, stride, padding, dilation,
+                             ceil_mode, winners)
+        return y.astype(HALF), won
     N, C, H, W = x.shape
     OH = out_size(H, kernel[0], stride[0], padding[0], dilation[0], ceil_mode)
     OW = out_size(W, kernel[1], stride[1], padding[1], dilation[1], ceil_mode)
@@ -153,8 +182,12 @@ def max_forward(x, kernel, stride, padding, dilation, ceil_mode):
         code = np.empty((N, C, OH, OW), np.uint8)
         _run(_max_fwd_2x2, N * C, x.size, x, y, code)
         return y, code
+    geom = (*kernel, *stride, *padding, *dilation)
+    if not winners:
+        _run(_max_fwd_values, N * C, x.size, x, y, geom)
+        return y, None
     idx = np.empty((N, C, OH, OW), np.int64)
-    _run(_max_fwd, N * C, x.size, x, y, idx, (*kernel, *stride, *padding, *dilation))
+    _run(_max_fwd, N * C, x.size, x, y, idx, geom)
     return y, idx
 
 

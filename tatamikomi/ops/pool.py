@@ -4,7 +4,7 @@ Each takes a batch (N, C, H, W) or one map (C, H, W) as one node, as PyTorch's p
 (its unbatched graph has no squeeze around the pool); the kernels always see a batch. The
 nodes carry PyTorch's names: MaxPool2DWithIndicesBackward0 and the like.
 """
-from ..autograd import Function
+from ..autograd import Function, is_grad_enabled
 from ..kernels import pool
 from ..kernels.pool import out_size  # noqa: F401 - the one output-size rule, for nn.functional
 from ..tensor import Tensor
@@ -43,6 +43,9 @@ def max_pool(x, kernel, stride, padding, dilation, ceil_mode, return_indices=Tru
     int64, or None.
     """
     x4 = _batch(x.array)
+    if not return_indices and not (is_grad_enabled() and x.requires_grad):
+        y, _ = pool.max_forward(x4, kernel, stride, padding, dilation, ceil_mode, winners=False)
+        return x._make(_like(y, x)), None
     y, winners = pool.max_forward(x4, kernel, stride, padding, dilation, ceil_mode)
     geom = (kernel, stride, padding, dilation, ceil_mode)
     idx = Tensor._make(_like(pool.max_indices(winners, x4.shape), x)) if return_indices else None
