@@ -12,6 +12,12 @@ batch) runs in its own process, so that its peak memory is its own: the resident
 packed from them, and the activations). Milliseconds are medians over --repeats after one
 warm-up call (batch 1: five times as many). The outputs of the three are compared
 (max |a - b| / max |b|).
+
+--profile says where the time goes, per layer type, ours against onnxruntime's: our convs
+(each one a packed call with its BatchNorm, activation and residual fused) timed around
+kernels.fused.forward, the rest of the forward as "other"; onnxruntime's nodes from its own
+profiler (SessionOptions.enable_profiling), its convs sorted by their weights' shapes into
+the same types. Milliseconds per forward, means over --repeats calls.
 """
 import argparse
 import json
@@ -83,14 +89,79 @@ def ours(name, x, d):
     return run
 
 
-def ort_(name, x, d, threads):
+def ort_(name, x, d, threads, profile=False):
     import onnxruntime as ort
     opts = ort.SessionOptions()
     opts.intra_op_num_threads, opts.inter_op_num_threads = threads, 1
+    opts.enable_profiling = profile
+    opts.profile_file_prefix = os.path.join(d, f"ort-{name}-{len(x)}")
     sess = ort.InferenceSession(os.path.join(d, f"{name}.onnx"), opts,
                                 providers=["CPUExecutionProvider"])
     feed = {sess.get_inputs()[0].name: x}
-    return lambda: sess.run(None, feed)[0]
+    run = lambda: sess.run(None, feed)[0]          # noqa: E731
+    run.session = sess
+    return run
+
+
+def conv_type(w_shape, in_channels):
+    """A conv's layer type from its weight shape (O, C // groups, KH, KW) and input channels."""
+    O, c, KH, KW = w_shape
+    if c == 1 and in_channels > 1:
+        return f"conv {KH}x{KW} depthwise"
+    return f"conv {KH}x{KW}" + (" (stem)" if in_channels <= 4 else "")
+
+
+def profile_ours(fn, repeats):
+    """ms per forward by layer type: each packed conv call (BN, activation and residual fused
+    into it) by its weights' shape, the rest of the forward as other."""
+    import time
+
+    from tatamikomi.kernels import fused
+    plain, spent = fused.forward, {}
+
+    def timed(x, packed, spec, *args, **kwargs):
+        t0 = time.perf_counter()
+        y = plain(x, packed, spec, *args, **kwargs)
+        key = conv_type((spec.O, spec.C // spec.groups, spec.KH, spec.KW), spec.C)
+        spent[key] = spent.get(key, 0.0) + time.perf_counter() - t0
+        return y
+    fused.forward = timed
+    try:
+        fn()
+        spent.clear()
+        t0 = time.perf_counter()
+        for _ in range(repeats):
+            fn()
+        total = time.perf_counter() - t0
+    finally:
+        fused.forward = plain
+    spent["other"] = total - sum(spent.values())
+    return {k: 1e3 * v / repeats for k, v in spent.items()}
+
+
+def profile_ort(fn, repeats):
+    """ms per forward by layer type from onnxruntime's profiler (its node events), over
+    repeats forwards and the first (a session's first run is not its slowest by much)."""
+    for _ in range(repeats + 1):
+        fn()
+    with open(fn.session.end_profiling()) as f:
+        events = json.load(f)
+    spent, runs = {}, 0
+    for ev in events:
+        args = ev.get("args", {})
+        runs += ev.get("cat") == "Session" and ev.get("name") == "model_run"
+        if ev.get("cat") != "Node" or not ev.get("name", "").endswith("_kernel_time"):
+            continue
+        op = args.get("op_name", "?")
+        key = op
+        if op in ("Conv", "FusedConv"):
+            shapes = [list(t.values())[0] for t in args.get("input_type_shape", [])]
+            key = conv_type(shapes[1], shapes[0][1])
+        spent[key] = spent.get(key, 0.0) + ev["dur"] / 1e3
+    convs = {k: v / runs for k, v in spent.items() if k.startswith("conv")}
+    convs["other"] = sum(v for k, v in spent.items() if not k.startswith("conv")) / runs
+    convs["other ops"] = ", ".join(sorted(k for k in spent if not k.startswith("conv")))
+    return convs
 
 
 def torch_(name, x, d):
@@ -109,7 +180,7 @@ def torch_(name, x, d):
     return run
 
 
-def child(lib, name, batch, d, repeats, threads):
+def child(lib, name, batch, d, repeats, threads, profile=False):
     """Time one (library, model, batch) in this process; write ms, peak MB and the output."""
     x = np.load(os.path.join(d, "x.npy"))[:batch]
     if lib == "torch":
@@ -126,8 +197,13 @@ def child(lib, name, batch, d, repeats, threads):
           "onnxruntime": lambda: ort_(name, x, d, threads)}[lib]()
     ms = median_ms(fn, repeats if batch > 1 else 5 * repeats)
     np.save(os.path.join(d, f"out-{lib}-{name}-{batch}.npy"), fn())
+    res = {"ms": ms, "mb": peak.stop()}
+    if profile and lib != "torch":
+        reps = repeats if batch > 1 else 5 * repeats
+        res["profile"] = (profile_ours(fn, reps) if lib == "tatamikomi" else
+                          profile_ort(ort_(name, x, d, threads, profile=True), reps))
     with open(os.path.join(d, f"{lib}-{name}-{batch}.json"), "w") as f:
-        json.dump({"ms": ms, "mb": peak.stop()}, f)
+        json.dump(res, f)
 
 
 def prepare(d):
@@ -158,12 +234,14 @@ def main(argv=None):
     p.add_argument("--repeats", type=int, default=5, help="timed calls at batch 64 (default 5)")
     p.add_argument("--threads", type=int, default=2, help="threads on every side (default 2)")
     p.add_argument("--only", help="models whose name contains this")
+    p.add_argument("--profile", action="store_true",
+                   help="also the time per layer type, ours against onnxruntime's")
     p.add_argument("--child", nargs=4, metavar=("LIB", "MODEL", "BATCH", "DIR"),
                    help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
         lib, name, batch, d = args.child
-        return child(lib, name, int(batch), d, args.repeats, args.threads)
+        return child(lib, name, int(batch), d, args.repeats, args.threads, args.profile)
     from tatamikomi import HEAP_ENV
     names = [m for m in MODELS if not args.only or args.only in m]
     env = {"OPENBLAS_THREAD_TIMEOUT": "4", **os.environ, **HEAP_ENV,
@@ -176,6 +254,7 @@ def main(argv=None):
                 for lib in LIBS:
                     cmd = [sys.executable, __file__, "--child", lib, name, str(batch), d,
                            "--repeats", str(args.repeats), "--threads", str(args.threads)]
+                    cmd += ["--profile"] if args.profile else []
                     subprocess.run(cmd, check=True, env=env)
                     with open(os.path.join(d, f"{lib}-{name}-{batch}.json")) as f:
                         res[lib, name, batch] = json.load(f)
@@ -199,7 +278,22 @@ def main(argv=None):
         f"{name} b{batch}: ours {res['diff', name, batch]['tatamikomi']:.1e}, "
         f"ort {res['diff', name, batch]['onnxruntime']:.1e}"
         for name in names for batch in BATCHES))
+    if args.profile:
+        print_profile(res, names)
     return 0
+
+
+def print_profile(res, names):
+    """Per model and batch: ms per forward by layer type, ours and onnxruntime's."""
+    for name in names:
+        for batch in BATCHES:
+            ours, ort = (res[lib, name, batch]["profile"] for lib in LIBS[:2])
+            print(f"\n{name} batch {batch}: ms per forward by layer type "
+                  f"(onnxruntime's other: {ort.pop('other ops')})")
+            print(f"{'layer type':24} {'ours':>9} {'ort':>9} {'ours/ort':>9}")
+            for k in sorted(set(ours) | set(ort), key=lambda k: (k == "other", k)):
+                a, b = ours.get(k, 0.0), ort.get(k, 0.0)
+                print(f"{k:24} {a:9.2f} {b:9.2f} {a / b if b else float('nan'):9.2f}")
 
 
 if __name__ == "__main__":
