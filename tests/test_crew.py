@@ -30,6 +30,24 @@ def test_every_task_runs_once(tasks, parallel):
     np.testing.assert_array_equal(seen, np.ones(tasks, np.int64))
 
 
+def test_the_crew_keeps_no_array_of_a_finished_job():
+    """A worker's last job held its arrays (a layer's input and output) until its next job."""
+    import gc
+    import weakref
+    old = numba.get_num_threads()
+    try:
+        numba.set_num_threads(2)
+        out, seen = np.zeros(8, np.int64), np.zeros(8, np.int64)
+        refs = [weakref.ref(out), weakref.ref(seen)]
+        run_tasks(_mark, 8, out, seen)
+        np.testing.assert_array_equal(seen, np.ones(8, np.int64))
+        del out, seen
+        gc.collect()
+        assert [r() is None for r in refs] == [True, True]
+    finally:
+        numba.set_num_threads(old)
+
+
 def test_slices_run_on_more_than_one_thread_and_follow_set_num_threads():
     import threading
     names = set()
