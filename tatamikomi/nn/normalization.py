@@ -17,23 +17,11 @@ class LayerNorm(Module):
             normalized_shape = (normalized_shape,)
         self.normalized_shape = tuple(normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
-        kw = dict(dtype=dtype, device=device)
-        if elementwise_affine:
-            self.weight = Parameter(creation.empty(*self.normalized_shape, **kw))
-            if bias:
-                self.bias = Parameter(creation.empty(*self.normalized_shape, **kw))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine(self, self.normalized_shape, elementwise_affine, bias, dtype, device)
         self.reset_parameters()
 
     def reset_parameters(self):
-        if self.elementwise_affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, input):
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -54,23 +42,11 @@ class GroupNorm(Module):
                              f"({num_groups})")
         self.num_groups, self.num_channels = num_groups, num_channels
         self.eps, self.affine = eps, affine
-        kw = dict(dtype=dtype, device=device)
-        if affine:
-            self.weight = Parameter(creation.empty(num_channels, **kw))
-            if bias:
-                self.bias = Parameter(creation.empty(num_channels, **kw))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine(self, (num_channels,), affine, bias, dtype, device)
         self.reset_parameters()
 
     def reset_parameters(self):
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, input):
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
@@ -78,3 +54,21 @@ class GroupNorm(Module):
     def extra_repr(self):
         return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, "
                 f"affine={self.affine}, bias={self.bias is not None}")
+
+
+def _affine(m, shape, affine, bias, dtype, device):
+    """m.weight and m.bias of `shape` (uninitialised), or None where not asked for, registered
+    in PyTorch's order: weight, then bias."""
+    for name, wanted in (("weight", affine), ("bias", affine and bias)):
+        if wanted:
+            setattr(m, name, Parameter(creation.empty(*shape, dtype=dtype, device=device)))
+        else:
+            m.register_parameter(name, None)
+
+
+def _reset_affine(m):
+    """weight to ones, bias to zeros, those that exist."""
+    if m.weight is not None:
+        init.ones_(m.weight)
+    if m.bias is not None:
+        init.zeros_(m.bias)

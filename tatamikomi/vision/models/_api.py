@@ -7,6 +7,7 @@ import fnmatch
 import functools
 import warnings
 
+from ... import nn
 from . import _weights
 
 BUILTIN_MODELS = {}
@@ -109,3 +110,24 @@ def _make_divisible(v, divisor, min_value=None):
     min_value = divisor if min_value is None else min_value
     new_v = max(min_value, int(v + divisor / 2) // divisor * divisor)
     return new_v + divisor if new_v < 0.9 * v else new_v
+
+
+def _init_mobile(model, linear):
+    """torchvision's init of the mobile families, in modules() order: convs Kaiming normal
+    (fan_out) with zero bias, batch and group norms ones and zeros, each Linear by linear(m)."""
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Linear):
+            linear(m)
+
+
+def _linear_normal(m):
+    """MobileNet's Linear init: normal with std 0.01, bias zero."""
+    nn.init.normal_(m.weight, 0, 0.01)
+    nn.init.zeros_(m.bias)

@@ -7,7 +7,7 @@ from functools import partial
 from ... import flatten, nn
 from ..ops.misc import Conv2dNormActivation, SqueezeExcitation
 from ..ops.stochastic_depth import StochasticDepth
-from ._api import _make_divisible, builder
+from ._api import _init_mobile, _make_divisible, builder
 
 __all__ = ["EfficientNet", "MBConv", "MBConvConfig", "efficientnet_b0", "efficientnet_b1",
            "efficientnet_b2", "efficientnet_b3", "efficientnet_b4", "efficientnet_b5",
@@ -117,18 +117,7 @@ class EfficientNet(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Sequential(nn.Dropout(p=dropout, inplace=True),
                                         nn.Linear(last_out, num_classes))
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                init_range = 1.0 / math.sqrt(m.out_features)
-                nn.init.uniform_(m.weight, -init_range, init_range)
-                nn.init.zeros_(m.bias)
+        _init_mobile(self, _linear_uniform)
 
     def _forward_impl(self, x):
         x = self.avgpool(self.features(x))
@@ -199,3 +188,10 @@ def efficientnet_b6(**kwargs):
 def efficientnet_b7(**kwargs):
     """EfficientNet-B7: width 2.0, depth 3.1, dropout 0.5 (600 px)."""
     return _efficientnet(2.0, 3.1, 0.5, kwargs, tf_norm=True)
+
+
+def _linear_uniform(m):
+    """EfficientNet's Linear init: uniform within 1 / sqrt(out_features), bias zero."""
+    r = 1.0 / math.sqrt(m.out_features)
+    nn.init.uniform_(m.weight, -r, r)
+    nn.init.zeros_(m.bias)

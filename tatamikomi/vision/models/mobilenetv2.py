@@ -3,7 +3,7 @@ from ... import flatten, is_grad_enabled, nn
 from ...nn import _eval_plan as P
 from ...nn import functional as F
 from ..ops.misc import Conv2dNormActivation
-from ._api import _make_divisible, builder
+from ._api import _init_mobile, _linear_normal, _make_divisible, builder
 
 __all__ = ["MobileNetV2", "InvertedResidual", "mobilenet_v2"]
 
@@ -79,17 +79,7 @@ class MobileNetV2(nn.Module):
         self.features = nn.Sequential(*features)
         self.classifier = nn.Sequential(nn.Dropout(p=dropout),
                                         nn.Linear(self.last_channel, num_classes))
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.normal_(m.weight, 0, 0.01)
-                nn.init.zeros_(m.bias)
+        _init_mobile(self, _linear_normal)
 
     def _forward_impl(self, x):
         x = F.adaptive_avg_pool2d(self.features(x), (1, 1))
