@@ -249,8 +249,11 @@ def test_ctrl_c_stops_the_workers_cleanly(tmp_path):
             print("interrupted", flush=True)
             sys.exit(130)
     """))
+    # A shell without job control starts background commands with SIGINT ignored, and the
+    # child would inherit that (a suite run by `cmd &` failed here): Ctrl-C's default for it.
     proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, cwd=ROOT, start_new_session=True)
+                            stderr=subprocess.PIPE, text=True, cwd=ROOT, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         assert proc.stdout.readline().strip() == "ready"
         os.killpg(proc.pid, signal.SIGINT)                  # as a terminal's Ctrl-C does
@@ -258,7 +261,7 @@ def test_ctrl_c_stops_the_workers_cleanly(tmp_path):
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-    assert proc.returncode == 130 and "interrupted" in out
+    assert proc.returncode == 130 and "interrupted" in out, (proc.returncode, out, err[-3000:])
     assert "Traceback" not in err                           # workers exit quietly
     alive = subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True, text=True)
     assert alive.stdout.strip() == ""                       # no worker left behind
