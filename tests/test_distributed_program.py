@@ -1,5 +1,6 @@
 """examples/ddp.py, a PyTorch DDP program written the usual way, run unchanged under our
 launcher; the same text with `torch` for `tatamikomi`, run under torchrun, is the oracle."""
+import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ EXAMPLE = ROOT / "examples" / "ddp.py"
 
 def run(cmd):
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180, cwd=ROOT)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.returncode == 0, (cmd[2], proc.returncode, proc.stdout + proc.stderr)
     return [line for line in proc.stdout.splitlines() if line.startswith("epoch")]
 
 
@@ -36,4 +37,5 @@ def test_a_module_runs_on_every_rank():
                            "--nproc_per_node=2", "-m", "platform"], capture_output=True,
                           text=True, timeout=60, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
-    assert len(proc.stdout.strip().splitlines()) == 2
+    # mpiexec forwards each rank's output in pieces, so two ranks' lines may interleave
+    assert proc.stdout.count(platform.platform()) == 2, proc.stdout
